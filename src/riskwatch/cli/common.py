@@ -1,0 +1,78 @@
+"""What every command shares: the app, the global options, settings and output helpers."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from riskwatch.config import Settings, load_settings
+from riskwatch.storage.db import Database
+from riskwatch.storage.workspace import Workspace
+
+app = typer.Typer(
+    name="riskwatch",
+    help="Dynamic risk assessment: which corporate clients are about to leave, and why.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+)
+
+ConfigOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--config",
+        "-c",
+        help="Config file (default: $RISKWATCH_CONFIG, else ./riskwatch.toml).",
+        envvar="RISKWATCH_CONFIG",
+        show_envvar=False,
+    ),
+]
+JsonOption = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")]
+
+
+@app.callback()
+def _root(
+    ctx: typer.Context,
+    config: ConfigOption = None,
+) -> None:
+    """Dynamic risk assessment: which corporate clients are about to leave, and why."""
+    ctx.obj = {"config": config}
+
+
+def settings_of(ctx: typer.Context) -> Settings:
+    """Load (once per process) the settings named by the global ``--config``."""
+    obj = ctx.find_root().obj or {}
+    if "settings" not in obj:
+        obj["settings"] = load_settings(obj.get("config"))
+        ctx.find_root().obj = obj
+    settings: Settings = obj["settings"]
+    return settings
+
+
+def workspace_of(settings: Settings) -> Workspace:
+    """The settings' workspace."""
+    return Workspace(settings.workspace_path)
+
+
+@contextmanager
+def metadata(settings: Settings) -> Iterator[Database]:
+    """An open metadata database, closed afterwards."""
+    from riskwatch.storage.metadata import open_metadata
+
+    settings.workspace_path.mkdir(parents=True, exist_ok=True)
+    db = open_metadata(settings.metadata_url)
+    try:
+        yield db
+    finally:
+        db.close()
+
+
+def print_json(data: Any) -> None:
+    """Print JSON (dates and paths as text)."""
+    typer.echo(json.dumps(data, indent=2, default=str, sort_keys=False))

@@ -1,0 +1,254 @@
+"""Pure ingestion logic: check a batch against the contract, type it, quarantine, deduplicate.
+
+Every function takes and returns DataFrames and never touches disk. Every row read
+ends up in exactly one place: accepted, quarantined (with a reason) or duplicate.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from riskwatch.errors import DataError
+from riskwatch.schema import NULL_TOKENS, DataSchema
+
+if TYPE_CHECKING:
+    import numpy as np
+    import pandas as pd
+
+HASH_COLUMN = "_rw_hash"
+REASON_COLUMN = "_rw_reason"
+ROW_COLUMN = "_rw_row"
+
+
+@dataclass(frozen=True)
+class BatchOutcome:
+    """Where the rows of one batch went."""
+
+    accepted: pd.DataFrame
+    quarantined: pd.DataFrame
+    rows_read: int
+    duplicates: int
+
+    @property
+    def counts(self) -> dict[str, int]:
+        """Rows read, accepted, quarantined and duplicate (they always add up)."""
+        return {
+            "read": self.rows_read,
+            "accepted": len(self.accepted),
+            "quarantined": len(self.quarantined),
+            "duplicate": self.duplicates,
+        }
+
+
+def check_columns(columns: Sequence[str], schema: DataSchema) -> None:
+    """Reject a batch whose columns do not match the dataset's schema.
+
+    The label column may be absent (an unlabelled batch, scored but not trained on).
+
+    Raises:
+        DataError: naming the missing and unexpected columns.
+    """
+    expected = list(schema.columns)
+    optional = {schema.target_column}
+    missing = [c for c in expected if c not in columns and c not in optional]
+    unexpected = [c for c in columns if c not in expected]
+    if missing or unexpected:
+        parts = []
+        if missing:
+            parts.append(f"missing column(s) {', '.join(map(repr, missing))}")
+        if unexpected:
+            parts.append(f"unexpected column(s) {', '.join(map(repr, unexpected))}")
+        hint = ""
+        if len(columns) == 1 and any(d in columns[0] for d in ";\t|"):
+            hint = " (is the file delimited by something other than a comma?)"
+        raise DataError("; ".join(parts) + hint)
+
+
+def validate(raw: pd.DataFrame, schema: DataSchema) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Type a raw batch and split it into valid rows and quarantined rows.
+
+    Args:
+        raw: the batch as read; a ``_rw_row`` column, if present, numbers the source rows.
+        schema: the dataset schema.
+
+    Returns:
+        ``(valid, quarantined)``: valid rows in storage order and types; quarantined rows
+        as text with a ``_rw_reason`` column.
+    """
+    import numpy as np
+    import pandas as pd
+
+    check_columns([c for c in raw.columns if c != ROW_COLUMN], schema)
+    n = len(raw)
+    reasons = np.full(n, None, dtype=object)
+    out: dict[str, pd.Series] = {}
+
+    def flag(mask: np.ndarray, text: str | pd.Series) -> None:
+        new = mask & pd.isna(reasons)
+        if isinstance(text, pd.Series):
+            reasons[new] = text.to_numpy(dtype=object)[new]
+        else:
+            reasons[new] = text
+
+    ids = _text(raw[schema.id_column])
+    flag(ids.isna().to_numpy(), f"missing id in {schema.id_column!r}")
+    out[schema.id_column] = ids
+    numeric = list(schema.numeric)
+    if schema.value_column and schema.value_column not in numeric:
+        numeric.append(schema.value_column)
+    for col in numeric:
+        values, bad = _numeric(raw[col])
+        flag(bad, "unparseable number in " + repr(col) + ": " + raw[col].astype("string"))
+        out[col] = values
+    for col in schema.categorical:
+        out[col] = _category(raw[col])
+    if schema.snapshot_column:
+        stamps, bad = _dates(raw[schema.snapshot_column])
+        flag(bad, f"missing or unparseable date in {schema.snapshot_column!r}")
+        out[schema.snapshot_column] = stamps
+    if schema.target_column in raw.columns:
+        labels, bad = normalize_labels(raw[schema.target_column], schema)
+        shown = raw[schema.target_column].astype("string")
+        flag(
+            bad,
+            "label outside the declared classes in " + repr(schema.target_column) + ": " + shown,
+        )
+        out[schema.target_column] = labels
+    else:
+        out[schema.target_column] = pd.Series(pd.NA, index=raw.index, dtype="Int8")
+    typed = pd.DataFrame(out, index=raw.index)[list(schema.columns)]
+    bad_rows = pd.notna(reasons)
+    quarantined = raw.loc[bad_rows].astype("string")
+    quarantined[REASON_COLUMN] = reasons[bad_rows].astype(str)
+    return typed.loc[~bad_rows].reset_index(drop=True), quarantined.reset_index(drop=True)
+
+
+def normalize_labels(values: pd.Series, schema: DataSchema) -> tuple[pd.Series, np.ndarray]:
+    """Map labels to 1 (positive), 0 (negative) or missing; flag anything else.
+
+    Matching ignores case, surrounding spaces and numeric spelling (``1`` = ``1.0``).
+    """
+    import pandas as pd
+
+    text = values.astype("string").str.strip().str.lower()
+    text = text.str.replace(r"^(-?\d+)\.0+$", r"\1", regex=True)
+    pos, neg = (str(x).strip().lower() for x in (schema.positive_label, schema.negative_label))
+    missing = text.isna() | text.isin([t.lower() for t in NULL_TOKENS])
+    codes = pd.Series(pd.NA, index=values.index, dtype="Int8")
+    codes[text == pos] = 1
+    codes[text == neg] = 0
+    bad = (codes.isna() & ~missing).to_numpy(dtype=bool)
+    return codes, bad
+
+
+def dedupe(
+    valid: pd.DataFrame, *, schema: DataSchema, seen: np.ndarray
+) -> tuple[pd.DataFrame, int]:
+    """Drop rows already stored or repeated in the batch.
+
+    Identical rows always collapse (the course's semantics). With ``dedupe = "latest"``
+    the last row per key (id, snapshot) in the batch wins and earlier ones count as
+    duplicates; across batches the later one supersedes at read time.
+
+    Args:
+        valid: typed, valid rows.
+        schema: the dataset schema.
+        seen: sorted row hashes of the stored dataset.
+
+    Returns:
+        ``(new_rows, duplicate_count)``; new rows carry a ``_rw_hash`` column.
+    """
+    import numpy as np
+
+    hashes = row_hashes(valid, schema)
+    keep = ~_duplicated(hashes) & ~np.isin(hashes, seen, assume_unique=False)
+    if schema.dedupe == "latest":
+        keep &= ~valid.duplicated(subset=list(schema.key), keep="last").to_numpy()
+    new = valid.loc[keep].copy()
+    new[HASH_COLUMN] = hashes[keep]
+    return new.reset_index(drop=True), int((~keep).sum())
+
+
+def split_conflicts(valid: pd.DataFrame, schema: DataSchema) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Move rows whose key repeats in the batch with different values to quarantine.
+
+    Only for ``dedupe = "identical"``: without a snapshot there is no way to tell
+    which of two different records of one client is right. Identical repeats stay
+    (they are collapsed by :func:`dedupe`).
+
+    Returns:
+        ``(valid, quarantined)`` with the quarantined rows as text plus a reason.
+    """
+    if schema.dedupe == "latest" or valid.empty:
+        return valid, valid.iloc[:0].astype("string").assign(**{REASON_COLUMN: ""})
+    key = list(schema.key)
+    distinct = valid.drop_duplicates()
+    clashing = distinct.loc[distinct.duplicated(subset=key, keep=False), key].drop_duplicates()
+    if clashing.empty:
+        return valid, valid.iloc[:0].astype("string").assign(**{REASON_COLUMN: ""})
+    hit = valid[key].merge(clashing.assign(_hit=True), on=key, how="left")["_hit"]
+    mask = hit.notna().to_numpy()
+    bad = valid.loc[mask].astype("string")
+    bad[REASON_COLUMN] = (
+        f"conflicting records for the same {' + '.join(map(repr, key))} in this batch: "
+        + bad[schema.id_column].fillna("")
+    )
+    return valid.loc[~mask].reset_index(drop=True), bad.reset_index(drop=True)
+
+
+def row_hashes(frame: pd.DataFrame, schema: DataSchema) -> np.ndarray:
+    """A 64-bit hash of every stored column of each row."""
+    import pandas as pd
+
+    return pd.util.hash_pandas_object(frame[list(schema.columns)], index=False).to_numpy()
+
+
+def _duplicated(hashes: np.ndarray) -> np.ndarray:
+    import pandas as pd
+
+    return pd.Series(hashes).duplicated().to_numpy()
+
+
+def _text(col: pd.Series) -> pd.Series:
+    text = col.astype("string").str.strip()
+    return text.mask(text == "")
+
+
+def _category(col: pd.Series) -> pd.Series:
+    text = col.astype("string").str.strip()
+    return text.mask(text.isin(NULL_TOKENS))
+
+
+def _numeric(col: pd.Series) -> tuple[pd.Series, np.ndarray]:
+    import numpy as np_
+    import pandas as pd_
+
+    if pd_.api.types.is_bool_dtype(col):
+        return col.astype("float64"), np_.zeros(len(col), dtype=bool)
+    if pd_.api.types.is_numeric_dtype(col):
+        values = col.astype("float64")
+        return values, ~np_.isfinite(values.fillna(0).to_numpy())
+    try:
+        values = col.astype("float64")
+        return values, ~np_.isfinite(values.fillna(0).to_numpy())
+    except (ValueError, TypeError):
+        pass
+    text = col.astype("string").str.strip()
+    missing = text.isna() | text.isin(NULL_TOKENS)
+    values = pd_.to_numeric(text.mask(missing, None), errors="coerce").astype("float64")
+    bad = (values.isna() & ~missing) | ~np_.isfinite(values.fillna(0))
+    return values, bad.to_numpy(dtype=bool)
+
+
+def _dates(col: pd.Series) -> tuple[pd.Series, np.ndarray]:
+    import pandas as pd_
+
+    if pd_.api.types.is_datetime64_any_dtype(col):
+        stamps = pd_.to_datetime(col, utc=True)
+    else:
+        text = col.astype("string").str.strip()
+        text = text.mask(text.isin(NULL_TOKENS))
+        stamps = pd_.to_datetime(text, errors="coerce", utc=True, format="mixed")
+    return stamps, stamps.isna().to_numpy(dtype=bool)

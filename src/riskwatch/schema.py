@@ -1,0 +1,149 @@
+"""The data contract, resolved against real columns: which column is the id, the label, a feature.
+
+The settings say what the user declared; :class:`DataSchema` is what a dataset actually
+has (features and their kinds fixed by the first accepted batch) and is stored with
+every dataset version so later batches are checked against it.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from riskwatch.errors import ConfigError, DataError
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from riskwatch.config import ContractSettings
+
+Label = int | str
+NULL_TOKENS = ("", "NA", "N/A", "NaN", "nan", "null", "NULL", "None", "none", "-")
+_NEGATIVE_DEFAULTS = {"1": "0", "0": "1", "yes": "no", "no": "yes", "true": "false", "y": "n"}
+
+
+@dataclass(frozen=True)
+class DataSchema:
+    """The resolved contract of one dataset."""
+
+    id_column: str
+    target_column: str
+    positive_label: Label
+    negative_label: Label
+    numeric: tuple[str, ...]
+    categorical: tuple[str, ...]
+    snapshot_column: str | None = None
+    value_column: str | None = None
+    dedupe: str = "identical"
+    feature_order: tuple[str, ...] = field(default=())
+
+    @property
+    def features(self) -> tuple[str, ...]:
+        """Model inputs in their original column order."""
+        return self.feature_order or (*self.numeric, *self.categorical)
+
+    @property
+    def columns(self) -> tuple[str, ...]:
+        """Every stored column, in storage order."""
+        extra = [
+            c for c in (self.snapshot_column, self.value_column) if c and c not in self.numeric
+        ]
+        return (self.id_column, *self.features, *extra, self.target_column)
+
+    @property
+    def key(self) -> tuple[str, ...]:
+        """The columns identifying one client record."""
+        return (self.id_column, self.snapshot_column) if self.snapshot_column else (self.id_column,)
+
+    def to_json(self) -> str:
+        """Serialise for storage with a dataset version."""
+        return json.dumps(asdict(self), sort_keys=True)
+
+    @classmethod
+    def from_json(cls, text: str) -> DataSchema:
+        """Inverse of :meth:`to_json`."""
+        data: dict[str, Any] = json.loads(text)
+        for key in ("numeric", "categorical", "feature_order"):
+            data[key] = tuple(data.get(key, ()))
+        return cls(**data)
+
+
+def negative_label(contract: ContractSettings) -> Label:
+    """The configured negative label, or the obvious complement of the positive one."""
+    if contract.negative_label is not None:
+        return contract.negative_label
+    pos = contract.positive_label
+    guess = _NEGATIVE_DEFAULTS.get(str(pos).strip().lower())
+    if guess is None:
+        raise ConfigError(
+            f"contract.negative_label: required when positive_label is {pos!r} "
+            "(say what the other class is called)"
+        )
+    if isinstance(pos, int):
+        return int(guess)
+    return guess.capitalize() if str(pos)[:1].isupper() else guess
+
+
+def resolve_schema(contract: ContractSettings, frame: pd.DataFrame) -> DataSchema:
+    """Fix the features and their kinds from the first batch and the declared contract.
+
+    Args:
+        contract: the declared contract.
+        frame: the first batch as read (columns may still be text).
+
+    Raises:
+        DataError: a declared column is missing from the batch.
+    """
+    cols = list(frame.columns)
+    declared = [contract.id_column, contract.target_column]
+    declared += [c for c in (contract.snapshot_column, contract.value_column) if c]
+    declared += list(contract.features or [])
+    declared += list(contract.categorical or [])
+    missing = [c for c in dict.fromkeys(declared) if c not in cols]
+    if missing:
+        raise DataError(f"missing column(s) {_names(missing)}; the batch has {_names(cols)}")
+    special = {contract.id_column, contract.target_column, contract.snapshot_column}
+    if contract.features is not None:
+        features = list(contract.features)
+    else:
+        features = [c for c in cols if c not in special and c not in contract.exclude]
+    if not features:
+        raise DataError("no feature columns left after the contract's exclusions")
+    if contract.categorical is not None:
+        categorical = [c for c in features if c in contract.categorical]
+    else:
+        categorical = [c for c in features if not _mostly_numeric(frame[c])]
+    numeric = [c for c in features if c not in categorical]
+    return DataSchema(
+        id_column=contract.id_column,
+        target_column=contract.target_column,
+        positive_label=contract.positive_label,
+        negative_label=negative_label(contract),
+        numeric=tuple(numeric),
+        categorical=tuple(categorical),
+        snapshot_column=contract.snapshot_column,
+        value_column=contract.value_column,
+        dedupe=contract.dedupe,
+        feature_order=tuple(features),
+    )
+
+
+def _mostly_numeric(col: pd.Series) -> bool:
+    import pandas as pd
+
+    if pd.api.types.is_bool_dtype(col):
+        return True
+    if pd.api.types.is_numeric_dtype(col):
+        return True
+    text = col.astype("string").str.strip()
+    text = text[~text.isin(NULL_TOKENS) & text.notna()]
+    if text.empty:
+        return True
+    parsed = pd.to_numeric(text, errors="coerce")
+    return bool(parsed.notna().mean() >= 0.9)
+
+
+def _names(cols: Sequence[str]) -> str:
+    return ", ".join(repr(c) for c in cols) if cols else "none"

@@ -1,0 +1,124 @@
+"""A drop folder of CSV/Parquet files; a file is new when its content hash is new."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from riskwatch.errors import SourceUnavailable
+from riskwatch.sources import Unit
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from riskwatch.storage.db import Database
+
+DATA_SUFFIXES = (".csv", ".parquet")
+PARTIAL_SUFFIXES = (".tmp", ".part", ".partial", ".crdownload")
+
+
+def data_files(folder: Path) -> list[Path]:
+    """Every CSV/Parquet file under ``folder``, sorted; hidden and partial files are skipped."""
+    if not folder.is_dir():
+        raise SourceUnavailable(f"{folder}: drop folder not found")
+    found = []
+    for path in folder.rglob("*"):
+        rel = path.relative_to(folder)
+        if any(part.startswith(".") for part in rel.parts):
+            continue
+        name = path.name.lower()
+        if name.endswith(PARTIAL_SUFFIXES) or not name.endswith(DATA_SUFFIXES):
+            continue
+        if path.is_file():
+            found.append(path)
+    return sorted(found)
+
+
+def file_sha256(path: Path) -> str:
+    """The SHA-256 of a file's content, read in 1 MiB blocks."""
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+@dataclass
+class FolderSource:
+    """Files dropped under a folder (recursively)."""
+
+    name: str
+    path: Path
+    chunk_rows: int = 100_000
+
+    @property
+    def system_columns(self) -> tuple[str, ...]:
+        """A file has no bookkeeping columns."""
+        return ()
+
+    def pending(self, db: Database) -> list[Unit]:
+        """Files whose content was never ingested nor rejected as it is."""
+        known = {
+            r[0]: (r[1], r[2], r[3])
+            for r in db.execute(
+                "SELECT path, size, mtime_ns, content_hash FROM file_hashes WHERE source = :s",
+                {"s": self.name},
+            )
+        }
+        done = {
+            r[0]
+            for r in db.execute(
+                "SELECT DISTINCT content_hash FROM ingestions "
+                "WHERE content_hash IS NOT NULL AND status IN ('ingested', 'rejected')"
+            )
+        }
+        units = []
+        for file in data_files(self.path):
+            stat = file.stat()
+            rel = str(file.relative_to(self.path))
+            cached = known.get(rel)
+            if cached and cached[0] == stat.st_size and cached[1] == stat.st_mtime_ns:
+                digest = cached[2]
+            else:
+                digest = file_sha256(file)
+            if digest in done:
+                continue
+            units.append(
+                Unit(
+                    source=self.name,
+                    name=rel,
+                    content_hash=digest,
+                    size=stat.st_size,
+                    extra={"mtime_ns": str(stat.st_mtime_ns)},
+                )
+            )
+        return units
+
+    def read(self, unit: Unit, *, text_columns: tuple[str, ...]) -> Iterator[pd.DataFrame]:
+        """Read the file in chunks (see :mod:`riskwatch.storage.files`)."""
+        from riskwatch.storage.files import read_chunks
+
+        yield from read_chunks(
+            self.path / unit.name, text_columns=text_columns, chunk_rows=self.chunk_rows
+        )
+
+    def mark(self, db: Database, unit: Unit) -> None:
+        """Cache the file's hash by path, size and mtime so the next check need not re-hash it."""
+        db.execute(
+            "DELETE FROM file_hashes WHERE source = :s AND path = :p",
+            {"s": self.name, "p": unit.name},
+        )
+        db.execute(
+            "INSERT INTO file_hashes (source, path, size, mtime_ns, content_hash) "
+            "VALUES (:s, :p, :size, :m, :h)",
+            {
+                "s": self.name,
+                "p": unit.name,
+                "size": unit.size,
+                "m": int(unit.extra.get("mtime_ns", "0")),
+                "h": unit.content_hash,
+            },
+        )

@@ -1,0 +1,74 @@
+"""Test helpers: write configs, run the CLI in-process or as a real subprocess."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+FIXTURES = Path(__file__).parent / "fixtures"
+COURSE = FIXTURES / "course"
+PG_URL = "postgresql://postgres@127.0.0.1:5432/test"
+
+
+def toml_value(value: Any) -> str:
+    """A TOML literal for a scalar or a list of scalars."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return repr(value)
+    if isinstance(value, list | tuple):
+        return "[" + ", ".join(toml_value(v) for v in value) + "]"
+    return json.dumps(str(value))
+
+
+def write_config(
+    folder: Path, sections: dict[str, dict[str, Any]], name: str = "riskwatch.toml"
+) -> Path:
+    """Write a TOML config; nested dicts become sub-tables (``sources.x``)."""
+    lines: list[str] = []
+
+    def emit(prefix: str, table: dict[str, Any]) -> None:
+        scalars = {k: v for k, v in table.items() if not isinstance(v, dict)}
+        lines.append(f"[{prefix}]")
+        lines.extend(f"{k} = {toml_value(v)}" for k, v in scalars.items() if v is not None)
+        for k, v in table.items():
+            if isinstance(v, dict):
+                emit(f"{prefix}.{k}", v)
+
+    for section, table in sections.items():
+        emit(section, table)
+    path = folder / name
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def course_contract(**extra: Any) -> dict[str, Any]:
+    """The course data contract."""
+    return {
+        "id_column": "corporation",
+        "target_column": "exited",
+        "positive_label": 1,
+        "dedupe": "identical",
+        **extra,
+    }
+
+
+def run_cli(
+    *args: str, config: Path | None = None, env: dict[str, str] | None = None, timeout: float = 300
+) -> subprocess.CompletedProcess[str]:
+    """Run ``riskwatch`` as a real subprocess (the installed console script's module)."""
+    full_env = {**os.environ, **(env or {})}
+    if config is not None:
+        full_env["RISKWATCH_CONFIG"] = str(config)
+    return subprocess.run(
+        [sys.executable, "-m", "riskwatch", *args],
+        capture_output=True,
+        text=True,
+        env=full_env,
+        timeout=timeout,
+        check=False,
+    )
