@@ -36,6 +36,43 @@ SCHEMA: tuple[str, ...] = (
         id {pk}, run_id INTEGER, step TEXT NOT NULL, started_at TEXT NOT NULL,
         duration_s {float} NOT NULL, detail TEXT)""",
     """CREATE INDEX IF NOT EXISTS ix_step_timings_step ON step_timings (step, started_at)""",
+    # registry (registry.py): model versions, their metrics, aliases with history, deploy decisions
+    """CREATE TABLE IF NOT EXISTS models (
+        version INTEGER PRIMARY KEY, created_at TEXT NOT NULL, dataset_version INTEGER,
+        dataset_fingerprint TEXT, kind TEXT NOT NULL, artifact TEXT NOT NULL, sha256 TEXT NOT NULL,
+        card TEXT NOT NULL, eval_set TEXT)""",
+    """CREATE TABLE IF NOT EXISTS model_metrics (
+        id {pk}, model_version INTEGER NOT NULL, eval_set TEXT NOT NULL, eval_fingerprint TEXT,
+        rows {big} NOT NULL, metrics TEXT NOT NULL, computed_at TEXT NOT NULL)""",
+    """CREATE INDEX IF NOT EXISTS ix_model_metrics ON model_metrics (model_version, eval_set)""",
+    """CREATE TABLE IF NOT EXISTS aliases (
+        alias TEXT PRIMARY KEY, version INTEGER NOT NULL, updated_at TEXT NOT NULL)""",
+    """CREATE TABLE IF NOT EXISTS alias_history (
+        id {pk}, alias TEXT NOT NULL, version INTEGER, previous INTEGER, actor TEXT NOT NULL,
+        reason TEXT NOT NULL, at TEXT NOT NULL)""",
+    """CREATE TABLE IF NOT EXISTS deployments (
+        id {pk}, candidate INTEGER NOT NULL, champion INTEGER, metric TEXT NOT NULL,
+        candidate_score {float}, champion_score {float}, eval_set TEXT, decision TEXT NOT NULL,
+        reason TEXT NOT NULL, forced INTEGER NOT NULL DEFAULT 0, actor TEXT, at TEXT NOT NULL)""",
+    # monitoring (monitoring/): every drift check, and the call lists it compares
+    """CREATE TABLE IF NOT EXISTS drift_checks (
+        id {pk}, run_id INTEGER, batch TEXT NOT NULL, model_version INTEGER, verdict TEXT NOT NULL,
+        retrain INTEGER NOT NULL DEFAULT 0, reasons TEXT NOT NULL, result TEXT NOT NULL,
+        checked_at TEXT NOT NULL)""",
+    """CREATE TABLE IF NOT EXISTS call_lists (
+        id {pk}, model_version INTEGER, dataset_version INTEGER, created_at TEXT NOT NULL,
+        top_ids TEXT NOT NULL)""",
+    # diagnostics (diagnostics.py): stored results the API serves instantly
+    """CREATE TABLE IF NOT EXISTS diagnostics (
+        id {pk}, kind TEXT NOT NULL, dataset_version INTEGER, created_at TEXT NOT NULL,
+        payload TEXT NOT NULL)""",
+    # pipeline (pipeline.py): run history
+    """CREATE TABLE IF NOT EXISTS runs (
+        id {pk}, started_at TEXT NOT NULL, finished_at TEXT, trigger TEXT NOT NULL,
+        status TEXT NOT NULL, outcome TEXT, message TEXT, pid INTEGER, detail TEXT)""",
+    """CREATE TABLE IF NOT EXISTS run_steps (
+        id {pk}, run_id INTEGER NOT NULL, step TEXT NOT NULL, started_at TEXT NOT NULL,
+        duration_s {float}, decision TEXT, detail TEXT)""",
 )
 
 _TYPES = {

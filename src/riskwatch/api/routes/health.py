@@ -1,0 +1,63 @@
+"""Liveness (``/health``, no key needed), readiness and Prometheus metrics."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import PlainTextResponse
+
+from riskwatch import __version__
+
+router = APIRouter(tags=["health"])
+secured = APIRouter(tags=["health"])
+
+
+@router.get("/health")
+def health() -> dict[str, str]:
+    """Liveness: the process answers."""
+    return {"status": "ok", "version": __version__}
+
+
+@secured.get("/ready")
+def ready(request: Request) -> Any:
+    """Readiness: a champion exists and its artifact loads and verifies."""
+    from fastapi.responses import JSONResponse
+
+    model = request.app.state.rw.model()
+    if model is None:
+        return JSONResponse({"ready": False, "reason": "no loadable champion model"}, status_code=503)
+    return {"ready": True, "model_version": model.version}
+
+
+@secured.get("/metrics", response_class=PlainTextResponse)
+def metrics(request: Request) -> str:
+    """Prometheus text format: request counts and latency sums per route, the model served."""
+    state = request.app.state.rw
+    snap = state.snapshot()
+    lines = [
+        "# HELP riskwatch_requests_total Requests by route, method and status.",
+        "# TYPE riskwatch_requests_total counter",
+    ]
+    for (route, method, status), (count, _) in sorted(snap["requests"].items()):
+        lines.append(
+            f'riskwatch_requests_total{{route="{route}",method="{method}",status="{status}"}} {int(count)}'
+        )
+    lines += [
+        "# HELP riskwatch_request_seconds_sum Total seconds spent per route.",
+        "# TYPE riskwatch_request_seconds_sum counter",
+    ]
+    for (route, method, status), (_, seconds) in sorted(snap["requests"].items()):
+        lines.append(
+            f'riskwatch_request_seconds_sum{{route="{route}",method="{method}",status="{status}"}} {seconds:.6f}'
+        )
+    lines += [
+        "# HELP riskwatch_model_version Version of the champion being served (0: none).",
+        "# TYPE riskwatch_model_version gauge",
+        f"riskwatch_model_version {snap['model'] or 0}",
+        "# HELP riskwatch_uptime_seconds Seconds since the server started.",
+        "# TYPE riskwatch_uptime_seconds gauge",
+        f"riskwatch_uptime_seconds {time.time() - state.started:.1f}",
+    ]
+    return "\n".join(lines) + "\n"
