@@ -120,7 +120,7 @@ class MonitoringSettings(_Section):
     performance_test: Literal["raw", "parametric", "nonparametric"] = "raw"
     performance_tolerance: Annotated[float, Field(ge=0)] = 0.0
     performance_metric: str | None = None
-    data_drift_triggers_retrain: bool = True
+    data_drift_triggers_retrain: bool = False
 
 
 class ApiSettings(_Section):
