@@ -30,7 +30,8 @@ $(VENV)/.dev: requirements-dev.lock pyproject.toml | $(BIN)/python
 run: $(VENV)/.runtime
 	@test -f $(CONFIG) || $(BIN)/riskwatch init $(CONFIG)
 	@if grep -q '^\[sources.demo\]' $(CONFIG); then $(BIN)/riskwatch demo --if-empty --source demo --load-months 6; fi
-	$(BIN)/riskwatch ingest
+	$(BIN)/riskwatch run
+	@$(BIN)/riskwatch status
 
 test: $(VENV)/.dev
 	$(BIN)/python -m pytest
@@ -45,7 +46,7 @@ format: $(VENV)/.dev
 	$(BIN)/ruff format .
 
 bench: $(VENV)/.dev
-	$(BIN)/python bench/ingest.py
+	for b in bench/ingest.py bench/train.py bench/diagnostics.py bench/api.py bench/run.py; do $(BIN)/python $$b || exit 1; done
 
 clean:
 	rm -rf $(VENV) workspace .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,202 @@
+"""Commands for automation: run, runs, status, schedule."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from riskwatch.cli.common import JsonOption, app, metadata, print_json, settings_of, workspace_of
+
+schedule_app = typer.Typer(
+    help="Install, show, remove or print the cron entry that runs `riskwatch run`.",
+    no_args_is_help=True,
+)
+app.add_typer(schedule_app, name="schedule")
+
+log = logging.getLogger("riskwatch")
+
+
+def _cron_logging(log_dir: Path) -> None:
+    """Log to workspace/logs/riskwatch.log, rotated at 1 MB, 5 files kept."""
+    from logging.handlers import RotatingFileHandler
+
+    log_dir.mkdir(parents=True, exist_ok=True)
+    handler = RotatingFileHandler(log_dir / "riskwatch.log", maxBytes=1_000_000, backupCount=5)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    log.addHandler(handler)
+    log.setLevel(logging.INFO)
+
+
+@app.command()
+def run(
+    ctx: typer.Context,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Say what would happen; change nothing.")
+    ] = False,
+    json_out: JsonOption = False,
+    cron: Annotated[
+        bool,
+        typer.Option("--cron", help="Quiet mode for cron: log to workspace/logs (rotated)."),
+    ] = False,
+) -> None:
+    """Run the whole process: new data? drift? retrain, gated redeploy, diagnostics, report.
+
+    Exit status: 0 done (also when there was nothing new), 2 bad config, 3 bad data,
+    4 a source or database unreachable, 5 model error, 75 another run holds the lock.
+    """
+    from riskwatch import pipeline
+    from riskwatch.errors import RiskwatchError
+
+    settings = settings_of(ctx)
+    ws = workspace_of(settings)
+    if cron:
+        _cron_logging(ws.logs)
+    show = None if (json_out or cron or not sys.stdout.isatty()) else _progress
+    with metadata(settings) as db:
+        try:
+            if dry_run:
+                result = pipeline.run(settings, ws, db, dry_run=True)
+            else:
+                with ws.lock():
+                    result = pipeline.run(
+                        settings, ws, db, trigger="cron" if cron else "cli", progress=show
+                    )
+        except RiskwatchError as exc:
+            log.error("run failed: %s", exc)
+            raise
+        except Exception:
+            log.exception("run failed with an unexpected error")
+            raise
+    log.info("run %s: %s: %s", result.run_id, result.status, result.outcome)
+    if json_out:
+        print_json(result.to_dict())
+    elif not cron:
+        _print_result(result)
+
+
+def _progress(message: str) -> None:
+    typer.echo(f"  {message}")
+
+
+def _print_result(result: Any) -> None:
+    if result.status == "dry_run":
+        typer.echo("dry run: a run now would")
+        for line in result.plan:
+            typer.echo(f"  - {line}")
+        return
+    typer.echo(f"run {result.run_id}: {result.outcome}")
+    if result.champion is not None:
+        typer.echo(f"champion: model v{result.champion}")
+    if result.report:
+        typer.echo(f"report: {result.report}")
+    if result.top:
+        typer.echo("top of the call list:")
+        for client in result.top:
+            factors = ", ".join(f.get("feature", "") for f in client.get("factors", [])[:3])
+            typer.echo(
+                f"  {client.get('rank', ''):>3}  {client.get('id', '')}  "
+                f"risk {float(client.get('risk', 0)):.2f}  {factors}"
+            )
+
+
+@app.command("runs")
+def runs_cmd(
+    ctx: typer.Context,
+    limit: Annotated[int, typer.Option(min=1, help="How many runs to show.")] = 20,
+    json_out: JsonOption = False,
+) -> None:
+    """Show the run history: time, trigger, decision per step, durations, outcome."""
+    from riskwatch.storage.runs import list_runs
+
+    settings = settings_of(ctx)
+    with metadata(settings) as db:
+        history = list_runs(db, limit)
+    if json_out:
+        print_json(history)
+        return
+    if not history:
+        typer.echo("no runs yet")
+    for r in history:
+        total = sum(s["seconds"] or 0 for s in r["steps"])
+        typer.echo(
+            f"#{r['id']} {r['started_at'][:19]} {r['trigger']:<4} {r['status']:<11} "
+            f"{total:6.2f} s  {r['outcome'] or r['message'] or ''}"
+        )
+        for s in r["steps"]:
+            if s["step"] != "check" or len(r["steps"]) > 1:
+                typer.echo(f"      {s['step']:<12} {s['seconds'] or 0:6.2f} s  {s['decision']}")
+
+
+@app.command()
+def status(ctx: typer.Context, json_out: JsonOption = False) -> None:
+    """One screen: sources and pending data, champion and metrics, drift, last and next run."""
+    from riskwatch.status import collect
+
+    settings = settings_of(ctx)
+    with metadata(settings) as db:
+        info = collect(settings, workspace_of(settings), db)
+    if json_out:
+        print_json(info)
+        return
+    from riskwatch.status import render
+
+    typer.echo(render(info))
+
+
+EveryOption = Annotated[
+    str | None,
+    typer.Option("--every", help="10m, 2h, 1d or a cron expression (default: schedule.every)."),
+]
+
+
+def _entry(ctx: typer.Context, every: str | None) -> Any:
+    from riskwatch.scheduling import entry_for
+
+    settings = settings_of(ctx)
+    return entry_for(
+        settings.config_path, workspace_of(settings).logs, every or settings.schedule.every
+    )
+
+
+@schedule_app.command("install")
+def schedule_install(ctx: typer.Context, every: EveryOption = None) -> None:
+    """Install (or replace) the crontab entry for this config, for the current user."""
+    from riskwatch.scheduling import install
+
+    entry = _entry(ctx, every)
+    workspace_of(settings_of(ctx)).logs.mkdir(parents=True, exist_ok=True)
+    install(entry)
+    typer.echo(f"installed: {entry.line}")
+
+
+@schedule_app.command("show")
+def schedule_show(ctx: typer.Context) -> None:
+    """Show the installed crontab entries for this config and the next run."""
+    from riskwatch.scheduling import installed, next_run
+
+    lines = installed(settings_of(ctx).config_path)
+    if not lines:
+        typer.echo("no schedule installed for this config")
+        raise typer.Exit(1)
+    for line in lines:
+        typer.echo(line)
+        typer.echo(f"next run: {next_run(' '.join(line.split()[:5])):%Y-%m-%d %H:%M}")
+
+
+@schedule_app.command("remove")
+def schedule_remove(ctx: typer.Context) -> None:
+    """Remove the crontab entries for this config."""
+    from riskwatch.scheduling import remove
+
+    n = remove(settings_of(ctx).config_path)
+    typer.echo(f"removed {n} entr{'y' if n == 1 else 'ies'}")
+
+
+@schedule_app.command("print")
+def schedule_print(ctx: typer.Context, every: EveryOption = None) -> None:
+    """Print the crontab line, for people who manage cron themselves (the course's cronjob.txt)."""
+    typer.echo(_entry(ctx, every).line)

@@ -1,0 +1,348 @@
+"""``riskwatch run``: the whole loop as named, recorded steps.
+
+1. check   sources for new data (light: no pandas/scikit-learn unless there is work)
+2. ingest  the new units into a new dataset version
+3. drift   check the champion against the new rows (performance, data, prediction drift)
+4. train   a challenger when there is drift, no champion, or the champion is too old
+5. deploy  by the champion/challenger gate
+6. diagnostics, report and the API-style output, always when the dataset changed
+
+Markers in the metadata database (``processed_version``, ``reported_version``) say how far
+the dataset has been processed, so a run killed at any point is completed by the next one.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from riskwatch.storage import runs
+from riskwatch.storage.metadata import now
+
+if TYPE_CHECKING:
+    from riskwatch.config import Settings
+    from riskwatch.storage.db import Database
+    from riskwatch.storage.workspace import Workspace
+
+Progress = Callable[[str], None]
+
+
+@dataclass
+class Pending:
+    """What step 1 found: the work waiting for this run."""
+
+    units: list[str]
+    dataset_version: int | None
+    processed: int | None
+    reported: int | None
+    champion: int | None
+    champion_too_old: bool
+
+    @property
+    def unprocessed(self) -> bool:
+        """A dataset version whose decision or report is still missing (e.g. a killed run)."""
+        v = self.dataset_version
+        return v is not None and (self.processed != v or self.reported != v)
+
+    @property
+    def any(self) -> bool:
+        """Is there anything to do?"""
+        return bool(self.units) or self.unprocessed or self.champion_too_old
+
+    def describe(self) -> list[str]:
+        """What a run would do, in words (for ``--dry-run``)."""
+        out = [f"ingest {u}" for u in self.units]
+        if self.unprocessed and not self.units:
+            out.append(
+                f"finish processing dataset version {self.dataset_version} (left by an earlier run)"
+            )
+        if self.units or self.unprocessed:
+            if self.champion is None:
+                out.append("train a first model and deploy it (no champion yet)")
+            else:
+                out.append(
+                    f"check champion v{self.champion} for drift; retrain and gate if it drifted"
+                )
+            out.append("run diagnostics and write a new report")
+        if self.champion_too_old:
+            out.append(
+                f"retrain: champion v{self.champion} is older than deploy.max_model_age_days"
+            )
+        return out or ["nothing: no new data"]
+
+
+@dataclass
+class RunResult:
+    """The outcome of one run."""
+
+    run_id: int | None
+    status: str  # nothing_new | ok | failed | dry_run
+    outcome: str
+    steps: list[dict[str, Any]] = field(default_factory=list)
+    champion: int | None = None
+    report: str | None = None
+    top: list[dict[str, Any]] = field(default_factory=list)
+    plan: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form."""
+        return self.__dict__.copy()
+
+
+def find_pending(settings: Settings, db: Database) -> Pending:
+    """Step 1: new units in the sources and work left over (light)."""
+    from riskwatch import intake
+
+    units = intake.pending_units(settings, db)
+    top = db.scalar("SELECT MAX(version) FROM dataset_versions")
+    champ = db.execute(
+        "SELECT m.version, m.created_at FROM aliases a JOIN models m ON m.version = a.version "
+        "WHERE a.alias = 'champion'"
+    )
+    too_old = False
+    max_age = settings.deploy.max_model_age_days
+    if champ and max_age is not None:
+        created = datetime.fromisoformat(champ[0][1])
+        too_old = datetime.now(UTC) - created > timedelta(days=max_age)
+    return Pending(
+        units=[f"{u.source}: {u.name}" for u in units],
+        dataset_version=None if top is None else int(top),
+        processed=runs.get_marker(db, runs.PROCESSED),
+        reported=runs.get_marker(db, runs.REPORTED),
+        champion=int(champ[0][0]) if champ else None,
+        champion_too_old=too_old,
+    )
+
+
+class _Steps:
+    """Times and records the steps of one run."""
+
+    def __init__(self, db: Database, run_id: int | None, progress: Progress | None) -> None:
+        self.db, self.run_id, self.progress = db, run_id, progress
+        self.done: list[dict[str, Any]] = []
+
+    @contextmanager
+    def step(self, name: str) -> Iterator[dict[str, Any]]:
+        """Run a step; the body fills ``decision`` (and any detail) in the yielded dict."""
+        if self.progress:
+            self.progress(f"{name} ...")
+        started, t0 = now(), time.perf_counter()
+        info: dict[str, Any] = {"decision": ""}
+        yield info
+        seconds = time.perf_counter() - t0
+        decision = str(info.pop("decision"))
+        runs.record_step(self.db, self.run_id, name, started, seconds, decision, info)
+        self.done.append({"step": name, "seconds": round(seconds, 3), "decision": decision})
+        if self.progress:
+            self.progress(f"{name}: {decision} ({seconds:.2f} s)")
+
+
+def run(
+    settings: Settings,
+    ws: Workspace,
+    db: Database,
+    *,
+    trigger: str = "cli",
+    dry_run: bool = False,
+    progress: Progress | None = None,
+) -> RunResult:
+    """Run the whole process once; the caller holds the workspace lock (unless dry-run)."""
+    pending = find_pending(settings, db)
+    if dry_run:
+        return RunResult(None, "dry_run", "dry run: nothing changed", plan=pending.describe())
+    if not pending.any:
+        run_id = runs.start_run(db, trigger)
+        runs.record_step(db, run_id, "check", now(), 0.0, "no new data")
+        runs.finish_run(db, run_id, "nothing_new", "no new data")
+        return RunResult(
+            run_id,
+            "nothing_new",
+            "no new data",
+            [{"step": "check", "decision": "no new data"}],
+            champion=pending.champion,
+        )
+    run_id = runs.start_run(db, trigger)
+    steps = _Steps(db, run_id, progress)
+    try:
+        result = _process(settings, ws, db, pending, steps)
+    except Exception as exc:
+        message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        runs.finish_run(
+            db, run_id, "failed", f"failed: {message}", message=message, detail=steps.done
+        )
+        raise
+    runs.finish_run(db, run_id, "ok", result.outcome, detail=result.to_dict())
+    return result
+
+
+def _process(
+    settings: Settings, ws: Workspace, db: Database, pending: Pending, steps: _Steps
+) -> RunResult:
+    """Steps 1-6 once there is work."""
+    from riskwatch import intake
+
+    with steps.step("check") as info:
+        info["decision"] = (
+            f"{len(pending.units)} new unit(s)"
+            if pending.units
+            else "no new units; resuming earlier work"
+        )
+        info["units"] = pending.units
+    if pending.units:
+        with steps.step("ingest") as info:
+            report = intake.ingest(settings, ws, db)
+            info["decision"] = intake.summary(report).splitlines()[0]
+            info.update(
+                accepted=report.accepted,
+                version=report.dataset_version,
+                rejected=[u.unit for u in report.rejected],
+            )
+    version = db.scalar("SELECT MAX(version) FROM dataset_versions")
+    if version is None:
+        return RunResult(steps.run_id, "ok", "no accepted data yet", steps.done)
+    version = int(version)
+    processed = runs.get_marker(db, runs.PROCESSED)
+    outcome = "model unchanged"
+    if processed != version or pending.champion_too_old:
+        outcome = _decide(settings, ws, db, steps, processed, version, pending.champion_too_old)
+        runs.set_marker(db, runs.PROCESSED, version)
+    report_path = _report(settings, ws, db, steps, version)
+    from riskwatch.registry import champion_version
+
+    champion = champion_version(db)
+    return RunResult(
+        steps.run_id,
+        "ok",
+        outcome,
+        steps.done,
+        champion=champion,
+        report=report_path,
+        top=_top(settings, ws, db),
+    )
+
+
+def _decide(
+    settings: Settings,
+    ws: Workspace,
+    db: Database,
+    steps: _Steps,
+    processed: int | None,
+    version: int,
+    too_old: bool,
+) -> str:
+    """Steps 3-5: drift check, retrain and gate."""
+    from riskwatch import registry
+    from riskwatch.monitoring.check import check_batch
+
+    champion = registry.load_champion(settings, db, ws)
+    reasons: list[str] = []
+    with steps.step("drift") as info:
+        if champion is None:
+            info["decision"] = "no champion yet"
+            reasons.append("no champion yet")
+        else:
+            batch, name = _new_rows(ws, db, processed, version)
+            if len(batch):
+                check = check_batch(
+                    settings,
+                    ws,
+                    db,
+                    batch=batch,
+                    batch_name=name,
+                    model=champion,
+                    run_id=steps.run_id,
+                )
+                info["decision"] = check.verdict + (
+                    ": " + "; ".join(check.reasons[:3]) if check.reasons else ""
+                )
+                info["check"] = check.to_dict()
+                if check.retrain_recommended:
+                    reasons.extend(check.reasons or [check.verdict])
+            else:
+                info["decision"] = "no new rows to check"
+        if too_old and champion is not None:
+            reasons.append(
+                f"champion v{champion.version} is older than {settings.deploy.max_model_age_days} days"
+            )
+    if not reasons:
+        return f"no drift: champion v{champion.version if champion else '-'} kept"
+    why = "; ".join(reasons)
+    with steps.step("train") as info:
+        trained = registry.train_and_register(settings, ws, db, reason=why)
+        info["decision"] = f"trained v{trained.version}"
+        info["outcome"] = _as_dict(trained)
+    with steps.step("deploy") as info:
+        decision = registry.deploy(settings, ws, db, trained.version, reason=why, actor="pipeline")
+        detail = _as_dict(decision)
+        info["decision"] = (
+            "promoted" if detail.get("promoted") else "kept champion"
+        ) + f": {detail.get('reason', '')}"
+        info["gate"] = detail
+    verb = "promoted" if detail.get("promoted") else "not promoted"
+    return f"retrained ({why}); v{trained.version} {verb}"
+
+
+def _new_rows(ws: Workspace, db: Database, processed: int | None, version: int) -> tuple[Any, str]:
+    """The rows added since the processed version, and a name for the batch."""
+    from riskwatch.storage.datasets import get_version, load_dataset
+
+    current = get_version(db, version)
+    before = {p.name for p in get_version(db, processed).parts} if processed else set()
+    new = tuple(p for p in current.parts if p.name not in before)
+    name = f"dataset v{processed or 0}..v{version}"
+    return load_dataset(ws, current, parts=new), name
+
+
+def _report(
+    settings: Settings, ws: Workspace, db: Database, steps: _Steps, version: int
+) -> str | None:
+    """Step 6: diagnostics, report and API-style output (skipped when already written)."""
+    if runs.get_marker(db, runs.REPORTED) == version:
+        return None
+    from riskwatch.diagnostics import run_diagnostics
+
+    with steps.step("diagnostics") as info:
+        run_diagnostics(settings, ws, db)
+        info["decision"] = "stored"
+    from riskwatch.reporting.report import build_report
+
+    with steps.step("report") as info:
+        paths = build_report(settings, ws, db, run_id=steps.run_id)
+        _write_apireturns(settings, ws, db, paths.folder)
+        info["decision"] = f"written to {paths.folder}"
+    runs.set_marker(db, runs.REPORTED, version)
+    return str(paths.html)
+
+
+def _write_apireturns(settings: Settings, ws: Workspace, db: Database, folder: Any) -> None:
+    """The combined API answers (the course's ``apireturns``), next to the report."""
+    import json
+
+    from riskwatch import views
+    from riskwatch.storage.workspace import atomic_write_text
+
+    snapshot = views.snapshot(settings, ws, db)
+    atomic_write_text(folder / "apireturns.json", json.dumps(snapshot, indent=2, default=str))
+
+
+def _top(settings: Settings, ws: Workspace, db: Database, n: int = 5) -> list[dict[str, Any]]:
+    """The top of the call list, for the summary."""
+    from riskwatch import views
+
+    try:
+        answer = views.risk(settings, ws, db, n)
+    except Exception:  # the summary must not fail a finished run
+        return []
+    clients = answer.get("clients", []) if isinstance(answer, dict) else answer
+    return list(clients)[:n]
+
+
+def _as_dict(obj: Any) -> dict[str, Any]:
+    """A result object as a dict (``to_dict`` or its attributes)."""
+    if hasattr(obj, "to_dict"):
+        return dict(obj.to_dict())
+    return dict(getattr(obj, "__dict__", {}))
