@@ -41,8 +41,13 @@ def _crontab_lines(binary: str) -> list[str]:
 
 @pytest.mark.parametrize(
     ("every", "expected"),
-    [("10m", "*/10 * * * *"), ("1m", "* * * * *"), ("2h", "0 */2 * * *"), ("1d", "0 2 * * *"),
-     ("15 3 * * 1-5", "15 3 * * 1-5")],
+    [
+        ("10m", "*/10 * * * *"),
+        ("1m", "* * * * *"),
+        ("2h", "0 */2 * * *"),
+        ("1d", "0 2 * * *"),
+        ("15 3 * * 1-5", "15 3 * * 1-5"),
+    ],
 )
 def test_schedule_expressions(every: str, expected: str) -> None:
     assert to_schedule(every) == expected
@@ -99,7 +104,9 @@ def test_installed_line_runs_under_cron_environment(course_project: Path, cronta
     assert run_cli("schedule", "install", "--every", "10m", config=course_project).returncode == 0
     line = next(x for x in _crontab_lines(crontab) if str(course_project.resolve()) in x)
     command = line.split(None, 5)[5].rsplit(" # riskwatch:", 1)[0]
-    done = subprocess.run(["/bin/sh", "-c", command], env=CRON_ENV, cwd="/", timeout=120, check=False)
+    done = subprocess.run(
+        ["/bin/sh", "-c", command], env=CRON_ENV, cwd="/", timeout=120, check=False
+    )
     assert done.returncode == 0
     ws = course_project.parent / "ws"
     with sqlite3.connect(ws / "metadata.db") as db:

@@ -18,6 +18,7 @@ schedule_app = typer.Typer(
 app.add_typer(schedule_app, name="schedule")
 
 log = logging.getLogger("riskwatch")
+log.addHandler(logging.NullHandler())  # errors reach the terminal once, via main()
 
 
 def _cron_logging(log_dir: Path) -> None:
