@@ -20,9 +20,9 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).parent))
 sys.path.insert(0, str(Path(__file__).parents[1] / "src"))
 
-from _results import PYTHON, Timing, header, run_timed, table, write_section  # noqa: E402
+from _results import PYTHON, Timing, header, run_timed, table, write_section
 
-from riskwatch.demo import DemoSpec, generate, month_batches  # noqa: E402
+from riskwatch.demo import DemoSpec, generate, month_batches
 
 CONFIG = """\
 [workspace]
