@@ -56,10 +56,14 @@ class Timing:
         return max(self.peak_mb)
 
 
-def run_timed(cmd: Sequence[str], *, env: dict[str, str] | None = None, cwd: str | None = None) -> tuple[float, float]:
+def run_timed(
+    cmd: Sequence[str], *, env: dict[str, str] | None = None, cwd: str | None = None
+) -> tuple[float, float]:
     """Run a command; return (wall seconds, peak RSS of the child in MB). Fails loudly on error."""
     start = time.perf_counter()
-    proc = subprocess.Popen(list(cmd), env=env, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(
+        list(cmd), env=env, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+    )
     _, status, usage = os.wait4(proc.pid, 0)
     wall = time.perf_counter() - start
     err = proc.stderr.read().decode(errors="replace") if proc.stderr else ""
@@ -74,13 +78,19 @@ def table(rows: Sequence[Timing]) -> str:
     """A Markdown table of timings."""
     out = ["| case | median s | runs | peak MB | command |", "|---|---:|---:|---:|---|"]
     for r in rows:
-        out.append(f"| {r.label} | {r.median_s:.3f} | {len(r.seconds)} | {r.peak_mb_max:.0f} | `{r.command}` |")
+        out.append(
+            f"| {r.label} | {r.median_s:.3f} | {len(r.seconds)} | {r.peak_mb_max:.0f} | `{r.command}` |"
+        )
     return "\n".join(out)
 
 
 def write_section(name: str, body: str) -> None:
     """Replace (or append) the ``name`` section of RESULTS.md, atomically."""
-    text = RESULTS.read_text() if RESULTS.exists() else "# Benchmark results\n\nWritten by the scripts in bench/; rerun them to refresh.\n"
+    text = (
+        RESULTS.read_text()
+        if RESULTS.exists()
+        else "# Benchmark results\n\nWritten by the scripts in bench/; rerun them to refresh.\n"
+    )
     start, end = f"<!-- {name} -->", f"<!-- /{name} -->"
     block = f"{start}\n{body.rstrip()}\n{end}"
     if start in text and end in text:

@@ -14,6 +14,7 @@ import os
 import pickle
 import shutil
 import sys
+from pathlib import Path
 
 import pandas as pd
 from sklearn.linear_model import LogisticRegression
@@ -23,7 +24,7 @@ from sklearn.metrics import f1_score
 def main(input_dir: str, work: str, target: str, id_column: str) -> None:
     os.makedirs(work, exist_ok=True)
     ingested_path = os.path.join(work, "ingestedfiles.txt")
-    done = set(open(ingested_path).read().split()) if os.path.exists(ingested_path) else set()  # noqa: SIM115
+    done = set(Path(ingested_path).read_text().split()) if os.path.exists(ingested_path) else set()
     files = sorted(f for f in os.listdir(input_dir) if f.endswith(".csv"))
     new = [f for f in files if f not in done]
     if not new:
@@ -43,7 +44,7 @@ def main(input_dir: str, work: str, target: str, id_column: str) -> None:
         with open(model_path, "rb") as fh:
             model = pickle.load(fh)
         score = f1_score(fresh[target], model.predict(fresh[features]))
-        baseline = float(open(score_path).read())  # noqa: SIM115
+        baseline = float(Path(score_path).read_text())
         if score >= baseline:
             return  # no drift: the course stops here
     model = LogisticRegression(C=1.0, random_state=0, max_iter=1000)
