@@ -14,6 +14,7 @@ from riskwatch.errors import RiskwatchError
 # command modules register themselves on ``app`` when imported
 from riskwatch.cli import data as _data  # noqa: F401  isort: skip
 from riskwatch.cli import pipeline as _pipeline  # noqa: F401  isort: skip
+from riskwatch.cli import models as _models  # noqa: F401  isort: skip
 
 __all__ = ["app", "main"]
 

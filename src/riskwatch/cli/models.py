@@ -1,0 +1,175 @@
+"""Commands for models: train, score, deploy, rollback, models, predict."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from riskwatch.cli.common import JsonOption, app, metadata, print_json, settings_of, workspace_of
+
+VersionOption = Annotated[
+    int | None, typer.Option("--version", "-v", help="Model version (default: see command).")
+]
+
+
+def _metrics_line(m: dict[str, Any]) -> str:
+    keys = ("f1", "roc_auc", "pr_auc", "precision_at_k", "brier", "ece")
+    return ", ".join(
+        f"{k} {m[k]:.4f}" if isinstance(m.get(k), int | float) else f"{k} undefined"
+        for k in keys
+        if k in m
+    )
+
+
+@app.command()
+def train(ctx: typer.Context, json_out: JsonOption = False) -> None:
+    """Train a model on the current dataset version and register it (does not deploy)."""
+    from riskwatch.registry import train_and_register
+
+    settings = settings_of(ctx)
+    ws = workspace_of(settings)
+    with metadata(settings) as db, ws.lock():
+        outcome = train_and_register(settings, ws, db, reason="riskwatch train")
+    if json_out:
+        print_json(outcome.to_dict())
+        return
+    typer.echo(
+        f"trained model v{outcome.version} ({outcome.kind}, {outcome.rows} rows, {outcome.seconds:.2f} s)"
+    )
+    typer.echo(f"why: {outcome.why}")
+    typer.echo(f"on {outcome.metrics.get('eval_set')}: {_metrics_line(outcome.metrics)}")
+
+
+@app.command()
+def score(ctx: typer.Context, version: VersionOption = None, json_out: JsonOption = False) -> None:
+    """Score a model (default: the champion) on its evaluation set and store the metrics."""
+    from riskwatch.errors import NotFound
+    from riskwatch.registry import champion_version, score_model
+
+    settings = settings_of(ctx)
+    with metadata(settings) as db:
+        chosen = version or champion_version(db)
+        if chosen is None:
+            raise NotFound("no champion yet: pass --version or run `riskwatch run`")
+        metrics = score_model(settings, workspace_of(settings), db, chosen)
+    if json_out:
+        print_json({"version": chosen, **metrics})
+        return
+    typer.echo(
+        f"model v{chosen} on {metrics.get('eval_set')} ({metrics.get('rows')} rows): {_metrics_line(metrics)}"
+    )
+    for name, why in (metrics.get("undefined") or {}).items():
+        typer.echo(f"  {name}: undefined ({why})")
+
+
+@app.command()
+def deploy(
+    ctx: typer.Context,
+    version: VersionOption = None,
+    force: Annotated[
+        bool, typer.Option("--force", help="Promote even if the gate says no.")
+    ] = False,
+    reason: Annotated[
+        str, typer.Option("--reason", help="Why (required with --force; recorded).")
+    ] = "",
+    json_out: JsonOption = False,
+) -> None:
+    """Promote a model (default: the newest) to champion if it is not worse than the champion."""
+    from riskwatch.registry import deploy as do_deploy
+
+    settings = settings_of(ctx)
+    ws = workspace_of(settings)
+    with metadata(settings) as db, ws.lock():
+        decision = do_deploy(settings, ws, db, version, force=force, reason=reason, actor="cli")
+    if json_out:
+        print_json(decision.to_dict())
+        return
+    verb = "promoted" if decision.promoted else "not promoted"
+    typer.echo(f"model v{decision.candidate} {verb}: {decision.reason}")
+
+
+@app.command()
+def rollback(
+    ctx: typer.Context,
+    reason: Annotated[str, typer.Option("--reason", help="Why (recorded).")] = "",
+) -> None:
+    """Move the champion back to the previous model."""
+    from riskwatch.registry import rollback as do_rollback
+
+    settings = settings_of(ctx)
+    ws = workspace_of(settings)
+    with metadata(settings) as db, ws.lock():
+        version = do_rollback(settings, ws, db, reason=reason, actor="cli")
+    typer.echo(f"champion is now model v{version}")
+
+
+@app.command()
+def models(ctx: typer.Context, json_out: JsonOption = False) -> None:
+    """List model versions, aliases and key metrics."""
+    from riskwatch.registry import list_models
+
+    settings = settings_of(ctx)
+    with metadata(settings) as db:
+        rows = list_models(db)
+    if json_out:
+        print_json(rows)
+        return
+    if not rows:
+        typer.echo("no models yet")
+    for r in rows:
+        tags = f" [{', '.join(r['aliases'])}]" if r["aliases"] else ""
+        typer.echo(
+            f"v{r['version']}{tags} {r['kind']} {r['created_at'][:19]} data v{r['dataset_version']}: "
+            f"{_metrics_line(r['metrics'])}"
+        )
+
+
+@app.command()
+def predict(
+    ctx: typer.Context,
+    input_path: Annotated[
+        Path, typer.Option("--input", "-i", help="CSV or Parquet file of clients.")
+    ],
+    output: Annotated[
+        Path, typer.Option("--output", "-o", help="Where to write the scores (.csv or .parquet).")
+    ],
+    version: VersionOption = None,
+) -> None:
+    """Score a file of clients with the champion: id, risk, rank (and value at risk)."""
+    import pandas as pd
+
+    from riskwatch.errors import DataError, NotFound
+    from riskwatch.registry import champion_version, load_version
+    from riskwatch.storage.files import read_chunks
+    from riskwatch.storage.workspace import atomic_path
+
+    settings = settings_of(ctx)
+    with metadata(settings) as db:
+        chosen = version or champion_version(db)
+        if chosen is None:
+            raise NotFound("no champion yet: run `riskwatch run` or `riskwatch deploy`")
+        model = load_version(settings, db, workspace_of(settings), chosen)
+    schema = model.schema
+    frame = pd.concat(
+        list(read_chunks(input_path, text_columns=(schema.id_column,))), ignore_index=True
+    )
+    missing = [c for c in (schema.id_column, *schema.features) if c not in frame.columns]
+    if missing:
+        raise DataError(f"{input_path}: missing column(s) {', '.join(missing)}")
+    out = pd.DataFrame(
+        {"id": frame[schema.id_column].astype("string"), "risk": model.predict_proba(frame)}
+    )
+    if schema.value_column and schema.value_column in frame.columns:
+        out["value_at_risk"] = out["risk"] * pd.to_numeric(
+            frame[schema.value_column], errors="coerce"
+        )
+    out["rank"] = out["risk"].rank(ascending=False, method="first").astype("int64")
+    out = out.sort_values("rank")
+    with atomic_path(output) as tmp:
+        if output.suffix.lower() == ".parquet":
+            out.to_parquet(tmp, index=False)
+        else:
+            out.to_csv(tmp, index=False)
+    typer.echo(f"scored {len(out)} clients with model v{chosen} -> {output}")
