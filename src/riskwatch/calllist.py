@@ -8,8 +8,11 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     import pandas as pd
 
+    from riskwatch.config import Settings
     from riskwatch.registry import LoadedModel
     from riskwatch.schema import DataSchema
+    from riskwatch.storage.db import Database
+    from riskwatch.storage.workspace import Workspace
 
 FACTORS_FOR = 500  # reasons are computed for the top rows only: that is who gets called
 
@@ -27,7 +30,9 @@ def current_clients(data: pd.DataFrame, schema: DataSchema) -> pd.DataFrame:
     return latest.loc[~gone].reset_index(drop=True)
 
 
-def rank_clients(model: LoadedModel, clients: pd.DataFrame, *, factors_for: int = FACTORS_FOR) -> pd.DataFrame:
+def rank_clients(
+    model: LoadedModel, clients: pd.DataFrame, *, factors_for: int = FACTORS_FOR
+) -> pd.DataFrame:
     """Score and rank clients; the top ``factors_for`` get their main risk factors.
 
     Returns:
@@ -49,5 +54,29 @@ def rank_clients(model: LoadedModel, clients: pd.DataFrame, *, factors_for: int 
     out.insert(0, "rank", range(1, len(out) + 1))
     top = clients.iloc[order[:factors_for]]
     reasons = model.reasons(top[list(schema.features)], top=3) if len(top) else []
-    out["factors"] = [json.dumps(r, default=str) for r in reasons] + ["[]"] * (len(out) - len(reasons))
+    out["factors"] = [json.dumps(r, default=str) for r in reasons] + ["[]"] * (
+        len(out) - len(reasons)
+    )
     return out
+
+
+_CACHE: dict[tuple[str, int, int], pd.DataFrame] = {}
+
+
+def call_list(
+    settings: Settings, ws: Workspace, db: Database
+) -> tuple[pd.DataFrame | None, int | None, int | None]:
+    """The ranked call list of the champion on the current dataset, cached per (model, dataset) version."""
+    from riskwatch.registry import champion_version, load_version
+    from riskwatch.storage.datasets import current_version, load_dataset
+
+    version = champion_version(db)
+    dataset = current_version(db)
+    if version is None or dataset is None:
+        return None, version, dataset.version if dataset else None
+    key = (str(ws.root), version, dataset.version)
+    if key not in _CACHE:
+        model = load_version(settings, db, ws, version)
+        _CACHE.clear()
+        _CACHE[key] = rank_clients(model, current_clients(load_dataset(ws, dataset), model.schema))
+    return _CACHE[key], version, dataset.version
