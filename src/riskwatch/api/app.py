@@ -33,8 +33,8 @@ def problem(status: int, title: str, detail: str, **extra: Any) -> JSONResponse:
 
 def create_app(settings: Settings) -> FastAPI:
     """Build the API and dashboard for ``settings`` (no work at import time)."""
-    from riskwatch.api.routes import data, health, models, predict
     from riskwatch.api.dashboard import router as dashboard
+    from riskwatch.api.routes import data, health, predict
 
     state = ApiState(settings)
     app = FastAPI(
@@ -47,8 +47,8 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.rw = state
     secured = [Depends(_require_key(settings.api.api_key))]
     app.include_router(health.router)
-    app.include_router(predict.router, dependencies=secured)
-    app.include_router(models.router, dependencies=secured)
+    app.include_router(health.secured, dependencies=secured)
+    app.include_router(predict.build(state.contract_schema()), dependencies=secured)
     app.include_router(data.router, dependencies=secured)
     app.include_router(dashboard, dependencies=secured)
     _handlers(app)

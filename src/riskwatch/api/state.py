@@ -19,6 +19,7 @@ from riskwatch.storage.workspace import Workspace
 if TYPE_CHECKING:
     from riskwatch.config import Settings
     from riskwatch.registry import LoadedModel
+    from riskwatch.schema import DataSchema
     from riskwatch.storage.db import Database
 
 log = logging.getLogger("riskwatch.api")
@@ -74,8 +75,22 @@ class ApiState:
             log.info("serving model version %s", version)
         except ModelError as exc:
             self._refused.add(version)
-            log.error("refusing model version %s: %s (still serving %s)", version, exc,
-                      self._model.version if self._model else "nothing")
+            log.error(
+                "refusing model version %s: %s (still serving %s)",
+                version,
+                exc,
+                self._model.version if self._model else "nothing",
+            )
+
+    def contract_schema(self) -> DataSchema | None:
+        """The schema requests are validated against: the champion's, else the dataset's."""
+        model = self.model()
+        if model is not None:
+            return model.schema
+        from riskwatch.storage.datasets import current_version
+
+        version = current_version(self.db())
+        return version.schema if version else None
 
     def observe(self, route: str, method: str, status: int, seconds: float) -> None:
         """Count a request for ``/metrics``."""
@@ -88,4 +103,7 @@ class ApiState:
     def snapshot(self) -> dict[str, Any]:
         """Counters for ``/metrics``."""
         with self._lock:
-            return {"requests": dict(self.counters), "model": self._model.version if self._model else None}
+            return {
+                "requests": dict(self.counters),
+                "model": self._model.version if self._model else None,
+            }

@@ -60,3 +60,50 @@ def serve(
         proxy_headers=False,
         timeout_keep_alive=30,
     )
+
+
+@app.command("api-report")
+def api_report(
+    ctx: typer.Context,
+    url: Annotated[
+        str | None, typer.Option(help="Base URL (default: http://api.host:api.port).")
+    ] = None,
+) -> None:
+    """Call every endpoint of a running server and save the combined answers in the workspace."""
+    import json
+    import urllib.error
+    import urllib.request
+    from datetime import UTC, datetime
+
+    from riskwatch.cli.common import workspace_of
+    from riskwatch.errors import SourceUnavailable
+    from riskwatch.storage.workspace import atomic_write_text
+
+    settings = settings_of(ctx)
+    base = (url or f"http://{settings.api.host}:{settings.api.port}").rstrip("/")
+    headers = {"X-API-Key": settings.api.api_key} if settings.api.api_key else {}
+    answers: dict[str, object] = {"base_url": base, "at": datetime.now(UTC).isoformat()}
+    for path in (
+        "/health",
+        "/ready",
+        "/scoring",
+        "/summarystats",
+        "/diagnostics",
+        "/risk?top=20",
+        "/models",
+        "/drift",
+    ):
+        request = urllib.request.Request(base + path, headers=headers)
+        try:
+            with urllib.request.urlopen(request, timeout=30) as resp:
+                answers[path] = {"status": resp.status, "body": json.load(resp)}
+        except urllib.error.HTTPError as exc:
+            answers[path] = {"status": exc.code, "body": json.loads(exc.read() or b"null")}
+        except (urllib.error.URLError, OSError) as exc:
+            raise SourceUnavailable(f"{base}: the riskwatch API is not reachable ({exc})") from None
+    folder = workspace_of(settings).reports / "api"
+    folder.mkdir(parents=True, exist_ok=True)
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
+    target = folder / f"apireturns-{stamp}.json"
+    atomic_write_text(target, json.dumps(answers, indent=2))
+    typer.echo(f"saved {len(answers) - 2} answers to {target}")

@@ -27,7 +27,9 @@ def ready(request: Request) -> Any:
 
     model = request.app.state.rw.model()
     if model is None:
-        return JSONResponse({"ready": False, "reason": "no loadable champion model"}, status_code=503)
+        return JSONResponse(
+            {"ready": False, "reason": "no loadable champion model"}, status_code=503
+        )
     return {"ready": True, "model_version": model.version}
 
 

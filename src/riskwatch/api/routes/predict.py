@@ -15,7 +15,6 @@ from riskwatch.api.schemas import MAX_RECORDS, PredictionResponse, record_model,
 
 if TYPE_CHECKING:
     import pandas as pd
-    from pydantic import BaseModel
 
     from riskwatch.api.state import ApiState
     from riskwatch.registry import LoadedModel
@@ -28,13 +27,16 @@ def build(schema: DataSchema | None) -> APIRouter:
     Record = record_model(schema)
     Body = request_model(Record)
 
-    @router.post("/prediction", response_model=PredictionResponse)
-    def prediction(body: Body, request: Request) -> dict[str, Any]:  # type: ignore[valid-type]
+    def prediction(body: Any, request: Request) -> dict[str, Any]:
         """Score clients sent as JSON records: risk, label, rank and top factors per client."""
         state: ApiState = request.app.state.rw
         model = _champion(state)
-        rows = [r.model_dump(by_alias=True) for r in body.records]  # type: ignore[attr-defined]
+        rows = [r.model_dump(by_alias=True) for r in body.records]
         return score_records(model, rows, state.settings.scoring.threshold)
+
+    # the body model is built at run time, so its annotation is set here (not a string)
+    prediction.__annotations__ = {"body": Body, "request": Request, "return": dict[str, Any]}
+    router.post("/prediction", response_model=PredictionResponse)(prediction)
 
     @router.post("/prediction/csv", response_model=PredictionResponse)
     async def prediction_csv(
@@ -49,7 +51,9 @@ def build(schema: DataSchema | None) -> APIRouter:
         try:
             frame = pd.read_csv(io.BytesIO(raw), dtype={model.schema.id_column: "string"})
         except (ValueError, UnicodeDecodeError) as exc:
-            raise HTTPException(422, f"file: not a readable CSV ({str(exc).splitlines()[0]})") from None
+            raise HTTPException(
+                422, f"file: not a readable CSV ({str(exc).splitlines()[0]})"
+            ) from None
         if len(frame) > MAX_RECORDS:
             raise HTTPException(413, f"file: more than {MAX_RECORDS} rows")
         missing = [c for c in model.schema.features if c not in frame.columns]
@@ -68,7 +72,9 @@ def _champion(state: ApiState) -> LoadedModel:
     return model
 
 
-def score_records(model: LoadedModel, rows: list[dict[str, Any]], threshold: float) -> dict[str, Any]:
+def score_records(
+    model: LoadedModel, rows: list[dict[str, Any]], threshold: float
+) -> dict[str, Any]:
     """Score JSON records with the champion."""
     import pandas as pd
 
@@ -119,5 +125,3 @@ def _typed(frame: pd.DataFrame, schema: DataSchema) -> pd.DataFrame:
 
 def _isna(value: Any) -> bool:
     return value is None or value != value
-
-

@@ -1,0 +1,186 @@
+"""The dashboard at ``/``: the call list, the champion's health and history charts.
+
+Server-rendered HTML with inline SVG charts and no external assets (works offline). When an API
+key is configured, a small form exchanges it for an HttpOnly, SameSite=Strict cookie.
+"""
+
+from __future__ import annotations
+
+import hmac
+from html import escape
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse
+
+from riskwatch import views
+
+router = APIRouter(tags=["dashboard"])
+STYLE = """body{font-family:system-ui,sans-serif;margin:1.5rem auto;max-width:72rem;color:#222}
+h1{margin:0 0 .3rem}.cards{display:flex;gap:1rem;flex-wrap:wrap}.card{border:1px solid #ddd;border-radius:6px;
+padding:.6rem 1rem;min-width:12rem}.big{font-size:1.5rem}table{border-collapse:collapse;width:100%}
+td,th{border-bottom:1px solid #eee;padding:.25rem .4rem;text-align:left}th{background:#f6f6f6}
+.drift{color:#b00}.no_drift{color:#070}svg{background:#fafafa;border:1px solid #eee}"""
+
+
+def _authorised(request: Request) -> bool:
+    expected = request.app.state.rw.settings.api.api_key
+    if not expected:
+        return True
+    bearer = request.headers.get("authorization", "")
+    given = (
+        request.headers.get("X-API-Key")
+        or (bearer[7:] if bearer.lower().startswith("bearer ") else "")
+        or request.cookies.get("riskwatch_key", "")
+    )
+    return hmac.compare_digest(given.encode(), expected.encode())
+
+
+@router.get("/", response_class=HTMLResponse, include_in_schema=False)
+def dashboard(request: Request) -> HTMLResponse:
+    """The dashboard page (or the key form when a key is required)."""
+    if not _authorised(request):
+        return HTMLResponse(_login(), status_code=401)
+    state = request.app.state.rw
+    db = state.db()
+    return HTMLResponse(
+        render(
+            views.scoring(state.settings, db),
+            views.drift(db, 5),
+            views.diagnostics(db),
+            views.models(db),
+            views.risk(state.settings, state.ws, db, state.settings.scoring.top_k_count),
+        )
+    )
+
+
+@router.post("/login", include_in_schema=False)
+def login(request: Request, key: Annotated[str, Form(max_length=500)]) -> Any:
+    """Exchange the API key for a session cookie."""
+    expected = request.app.state.rw.settings.api.api_key or ""
+    if not hmac.compare_digest(key.encode(), expected.encode()):
+        return HTMLResponse(_login("wrong key"), status_code=401)
+    resp = RedirectResponse("/", status_code=303)
+    resp.set_cookie("riskwatch_key", key, httponly=True, samesite="strict")
+    return resp
+
+
+def _login(message: str = "") -> str:
+    return (
+        f"<!doctype html><html lang='en'><head><meta charset='utf-8'><title>riskwatch</title><style>{STYLE}</style>"
+        f"</head><body><h1>riskwatch</h1><p>{escape(message)}</p><form method='post' action='/login'>"
+        "<label>API key <input type='password' name='key'></label> <button>Open</button></form></body></html>"
+    )
+
+
+def _svg_lines(
+    series: dict[str, list[tuple[float, float]]], title: str, width: int = 460, height: int = 220
+) -> str:
+    pts = [p for s in series.values() for p in s]
+    if not pts:
+        return f"<p>{escape(title)}: no data yet</p>"
+    xs, ys = [p[0] for p in pts], [p[1] for p in pts]
+    x0, x1 = min(xs), max(xs) if max(xs) > min(xs) else min(xs) + 1
+    y0, y1 = min(0.0, min(ys)), max(1.0, max(ys))
+    pad = 30
+
+    def sx(x: float) -> float:
+        return pad + (x - x0) / (x1 - x0) * (width - 2 * pad)
+
+    def sy(y: float) -> float:
+        return height - pad - (y - y0) / (y1 - y0) * (height - 2 * pad)
+
+    colors = ["#4477aa", "#cc6677", "#228833", "#ccbb44"]
+    out = [
+        f"<svg role='img' aria-label='{escape(title)}' class='chart' width='{width}' height='{height}' "
+        f"viewBox='0 0 {width} {height}'><text x='{pad}' y='16' font-size='13'>{escape(title)}</text>"
+    ]
+    for i, (name, s) in enumerate(series.items()):
+        path = " ".join(f"{sx(x):.1f},{sy(y):.1f}" for x, y in s)
+        c = colors[i % len(colors)]
+        out.append(f"<polyline fill='none' stroke='{c}' stroke-width='2' points='{path}'/>")
+        out += [f"<circle cx='{sx(x):.1f}' cy='{sy(y):.1f}' r='3' fill='{c}'/>" for x, y in s]
+        out.append(
+            f"<text x='{width - pad - 120}' y='{20 + 14 * i}' font-size='11' fill='{c}'>{escape(name)}</text>"
+        )
+    out.append(
+        f"<text x='4' y='{sy(y1):.0f}' font-size='10'>{y1:.1f}</text><text x='4' y='{sy(y0):.0f}' font-size='10'>{y0:.1f}</text></svg>"
+    )
+    return "".join(out)
+
+
+def _svg_hist(values: list[float], title: str, width: int = 460, height: int = 220) -> str:
+    if not values:
+        return f"<p>{escape(title)}: no data yet</p>"
+    bins = [0] * 20
+    for v in values:
+        bins[min(int(v * 20), 19)] += 1
+    top, pad, bw = max(bins) or 1, 30, (width - 60) / 20
+    bars = "".join(
+        f"<rect x='{pad + i * bw:.1f}' y='{height - pad - b / top * (height - 2 * pad):.1f}' width='{bw - 1:.1f}' "
+        f"height='{b / top * (height - 2 * pad):.1f}' fill='#4477aa'/>"
+        for i, b in enumerate(bins)
+    )
+    return (
+        f"<svg role='img' aria-label='{escape(title)}' class='chart' width='{width}' height='{height}'>"
+        f"<text x='{pad}' y='16' font-size='13'>{escape(title)}</text>{bars}"
+        f"<text x='{pad}' y='{height - 8}' font-size='10'>0</text><text x='{width - pad}' y='{height - 8}' font-size='10'>1</text></svg>"
+    )
+
+
+def render(
+    scoring: dict[str, Any],
+    drift: dict[str, Any],
+    diag: dict[str, Any],
+    models: dict[str, Any],
+    risk: dict[str, Any],
+) -> str:
+    """The dashboard HTML from the views' answers."""
+    m = scoring.get("metrics") or {}
+    cards = [
+        ("champion", f"v{scoring['model_version']}" if scoring.get("model_version") else "none")
+    ]
+    cards += [
+        (k, f"{m[k]:.3f}")
+        for k in ("roc_auc", "f1", "precision_at_k")
+        if isinstance(m.get(k), int | float)
+    ]
+    latest = drift["checks"][0] if drift["checks"] else None
+    verdict = latest["verdict"] if latest else "no check yet"
+    run = diag.get("last_run")
+    cards.append(("drift", verdict))
+    cards.append(("last run", f"{run['started_at'][:16]} {run['status']}" if run else "never"))
+    head = "".join(
+        f"<div class='card'><div>{escape(k)}</div><div class='big {escape(v)}'>{escape(v)}</div></div>"
+        for k, v in cards
+    )
+    rows = []
+    for c in risk.get("clients", []):
+        factors = ", ".join(f"{f['feature']} = {f['value']}" for f in c.get("factors", []))
+        var = c.get("value_at_risk")
+        rows.append(
+            f"<tr><td>{c['rank']}</td><td>{escape(str(c['id']))}</td><td>{c['risk']:.3f}</td>"
+            f"<td>{'' if var is None else f'{var:,.0f}'}</td><td>{escape(factors)}</td></tr>"
+        )
+    history = {
+        k: [
+            (float(x["version"]), float(x["metrics"][k]))
+            for x in sorted(models["models"], key=lambda r: r["version"])
+            if isinstance(x["metrics"].get(k), int | float)
+        ]
+        for k in ("roc_auc", "f1", "precision_at_k")
+    }
+    charts = (
+        _svg_lines(history, "Metrics across model versions")
+        + " "
+        + _svg_hist([c["risk"] for c in risk.get("clients", [])], "Risk scores in the call list")
+    )
+    reasons = "".join(f"<li>{escape(r)}</li>" for r in (latest or {}).get("reasons", []))
+    return (
+        f"<!doctype html><html lang='en'><head><meta charset='utf-8'><title>riskwatch</title><style>{STYLE}</style></head>"
+        f"<body><h1>riskwatch</h1><div class='cards'>{head}</div><h2>Drift</h2><ul>{reasons or '<li>no check yet</li>'}</ul>"
+        f"<h2>History</h2><div id='charts'>{charts}</div>"
+        f"<h2>Call list: top {len(rows)} of {risk.get('total', 0)} current clients</h2><table id='calllist'>"
+        "<tr><th>rank</th><th>client</th><th>risk</th><th>value at risk</th><th>main factors</th></tr>"
+        f"{''.join(rows) or '<tr><td colspan=5>no call list yet</td></tr>'}</table></body></html>"
+    )
