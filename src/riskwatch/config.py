@@ -121,6 +121,8 @@ class MonitoringSettings(_Section):
     performance_tolerance: Annotated[float, Field(ge=0)] = 0.0
     performance_metric: str | None = None
     data_drift_triggers_retrain: bool = False
+    performance_significance: bool = True
+    calibration_tolerance: Annotated[float, Field(ge=0)] = 0.25
 
 
 class ApiSettings(_Section):
@@ -177,7 +179,7 @@ def find_config(explicit: Path | None = None) -> Path:
     return Path(DEFAULT_CONFIG_NAME)
 
 
-def load_settings(path: Path | None = None, env: dict[str, str] | None = None) -> Settings:
+def load_settings(path: Path | str | None = None, env: dict[str, str] | None = None) -> Settings:
     """Read, override from the environment and validate the configuration.
 
     Args:
@@ -187,7 +189,7 @@ def load_settings(path: Path | None = None, env: dict[str, str] | None = None) -
     Raises:
         ConfigError: the file is missing, not TOML, or does not validate.
     """
-    cfg = find_config(path)
+    cfg = find_config(Path(path) if path is not None else None)
     if not cfg.is_file():
         raise ConfigError(f"{cfg}: config file not found (run 'riskwatch init' to write one)")
     try:

@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from riskwatch.schema import DataSchema
 
 CANDIDATES = ("logistic", "gradient_boosting")
-SELECTION_ROWS = 50_000  # cross-validation for model choice runs on at most this many rows
+SELECTION_ROWS = 20_000  # cross-validation for model choice runs on at most this many rows
 
 
 @dataclass

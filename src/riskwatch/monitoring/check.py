@@ -92,6 +92,7 @@ def _check(
     from riskwatch.monitoring.drift import DataDriftCalculator, PredictionDriftCalculator
     from riskwatch.monitoring.performance import (
         PerformanceDriftCalculator,
+        calibration_drift,
         compare_estimate,
         estimate_performance,
     )
@@ -147,6 +148,14 @@ def _check(
         reasons.append(outcome.reason())
         if outcome.drifted:
             verdict, retrain = "drift", True
+        calib = calibration_drift(y, scores[has_label], cfg.calibration_tolerance)
+        result["calibration"] = calib
+        if calib["drifted"]:
+            verdict, retrain = "drift", True
+            reasons.append(
+                f"calibration drift: {calib['observed_rate']:.3f} of these clients left, the model "
+                f"predicted {calib['predicted_rate']:.3f} (z = {calib['z']:.1f})"
+            )
     if data.dataset_drift or prediction.get("drifted"):
         words = f"data drift in {len(data.drifted_columns)}/{len(data.columns)} features"
         words += ": " + "; ".join(data.reasons()) if data.reasons() else ""

@@ -43,7 +43,35 @@ class PerformanceResult:
             f", 95% interval {self.interval[0]:.3f}-{self.interval[1]:.3f}" if self.interval else ""
         )
         cmp = "below" if self.drifted else "not below"
+        if self.note:
+            cmp = "not significantly below"
+        if self.note:
+            cmp = "not significantly below"
         return f"{self.metric} {self.value:.4f} on {self.rows} labelled rows is {cmp} the {self.test} limit {self.limit:.4f}{ci}"
+
+
+def calibration_drift(
+    y: np.ndarray, p: np.ndarray, tolerance: float, z_limit: float = 3.29
+) -> dict[str, Any]:
+    """Calibration-in-the-large: is the observed attrition rate far from the predicted one?
+
+    Drift when the difference is significant (|z| > 3.29, p < 0.001) and larger than ``tolerance``
+    relative to the predicted rate.
+    """
+    y, p = np.asarray(y, dtype=float), np.asarray(p, dtype=float)
+    expected, observed = float(p.mean()), float(y.mean())
+    sd = float(np.sqrt(np.sum(p * (1 - p)))) / len(p) if len(p) else 0.0
+    z = (observed - expected) / sd if sd > 0 else 0.0
+    relative = abs(observed - expected) / expected if expected > 0 else float("inf")
+    drifted = bool(abs(z) > z_limit and relative > tolerance and len(p) >= 30)
+    return {
+        "predicted_rate": expected,
+        "observed_rate": observed,
+        "z": z,
+        "relative_gap": relative,
+        "tolerance": tolerance,
+        "drifted": drifted,
+    }
 
 
 class PerformanceDriftCalculator:
@@ -55,6 +83,7 @@ class PerformanceDriftCalculator:
         test: str = "raw",
         tolerance: float = 0.0,
         *,
+        significance: bool = True,
         threshold: float = 0.5,
         top_k_fraction: float = 0.1,
         top_k_count: int = 100,
@@ -67,7 +96,7 @@ class PerformanceDriftCalculator:
             "top_k_fraction": top_k_fraction,
             "top_k_count": top_k_count,
         }
-        self.bootstrap, self.seed = bootstrap, seed
+        self.bootstrap, self.seed, self.significance = bootstrap, seed, significance
         self.baseline: float | None = None
         self.history: list[float] = []
 
@@ -115,16 +144,24 @@ class PerformanceDriftCalculator:
                 note=note,
                 history=self.history,
             )
+        interval = self._interval(y, scores)
+        drifted, note = bool(value < limit), ""
+        if drifted and self.significance and interval is not None and interval[1] >= limit:
+            drifted = False
+            note = (
+                "below the limit, but within the batch's sampling noise (95% interval reaches it)"
+            )
         return PerformanceResult(
             self.metric,
             float(value),
             self.baseline,
             used,
             limit,
-            bool(value < limit),
+            drifted,
             len(y),
-            interval=self._interval(y, scores),
+            interval=interval,
             history=self.history,
+            note=note,
         )
 
     def _interval(self, y: np.ndarray, scores: np.ndarray) -> tuple[float, float] | None:
