@@ -52,3 +52,79 @@ def pg_url() -> Iterator[str]:
 
 
 COURSE_DIR = COURSE
+
+
+@pytest.fixture(scope="session")
+def demo_project(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A demo project after one real `riskwatch run` (a champion, a report, diagnostics)."""
+    from riskwatch.demo import DemoSpec, generate, month_batches
+    from tests.helpers import run_cli
+
+    root = tmp_path_factory.mktemp("demo")
+    (root / "incoming").mkdir()
+    for i, batch in enumerate(month_batches(generate(DemoSpec(clients=1500, months=3, seed=4)))):
+        batch.to_csv(root / "incoming" / f"month-{i + 1}.csv", index=False)
+    config = write_config(
+        root,
+        {
+            "workspace": {"path": "ws"},
+            "contract": {
+                "id_column": "corporation",
+                "target_column": "exited",
+                "positive_label": 1,
+                "snapshot_column": "snapshot_date",
+                "value_column": "contract_value",
+                "dedupe": "latest",
+            },
+            "sources": {"drop": {"kind": "folder", "path": "incoming"}},
+            "training": {"model": "logistic"},
+        },
+    )
+    done = run_cli("run", config=config, env={"RISKWATCH_PACKAGE_INDEX": "http://127.0.0.1:9"})
+    assert done.returncode == 0, done.stderr
+    return config
+
+
+def free_port() -> int:
+    """A free TCP port on loopback."""
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="session")
+def live_server(demo_project: Path) -> Iterator[str]:
+    """A real `riskwatch serve` process on loopback (API key 'test-key'); yields its base URL."""
+    import os
+    import subprocess
+    import sys
+    import time
+    import urllib.request
+
+    port = free_port()
+    env = {**os.environ, "RISKWATCH_CONFIG": str(demo_project), "RISKWATCH_API_KEY": "test-key"}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "riskwatch", "serve", "--port", str(port)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            with urllib.request.urlopen(base + "/health", timeout=1):
+                break
+        except OSError:
+            if proc.poll() is not None or time.monotonic() > deadline:
+                err = proc.stderr.read().decode() if proc.stderr else ""
+                proc.kill()
+                pytest.fail(f"riskwatch serve did not start: {err}")
+            time.sleep(0.2)
+    try:
+        yield base
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
