@@ -108,6 +108,8 @@ class SqlSource:
         if light_dialect(self.url):
             db = Database(self.url, readonly=True)
             try:
+                if db.dialect == "sqlite":
+                    self._check_sqlite_columns(db)
                 row = db.execute(sql, params)[0]
             except Exception as exc:
                 raise self._explain(exc) from None
@@ -125,6 +127,16 @@ class SqlSource:
         finally:
             engine.dispose()
         return row[0], row[1]
+
+    def _check_sqlite_columns(self, db: Database) -> None:
+        """SQLite reads an unknown double-quoted column as a string literal: check names first."""
+        names = {
+            r[0] for r in db.execute("SELECT name FROM pragma_table_info(:t)", {"t": self.table})
+        }
+        if not names:
+            raise RuntimeError(f"no such table: {self.table}")
+        if self.watermark not in names:
+            raise RuntimeError(f"no such column: {self.watermark}")
 
     def _engine(self, sa: Any) -> Any:
         try:
