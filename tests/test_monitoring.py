@@ -21,14 +21,26 @@ from riskwatch.monitoring.performance import (
 )
 from riskwatch.schema import DataSchema
 
-SCHEMA = DataSchema(id_column="id", target_column="y", positive_label=1, negative_label=0,
-                    numeric=("a", "b", "c"), categorical=("region",))
+SCHEMA = DataSchema(
+    id_column="id",
+    target_column="y",
+    positive_label=1,
+    negative_label=0,
+    numeric=("a", "b", "c"),
+    categorical=("region",),
+)
 
 
 def _frame(n: int, seed: int, shift: float = 0.0) -> pd.DataFrame:
     rng = np.random.default_rng(seed)
-    return pd.DataFrame({"a": rng.normal(0, 1, n) + shift, "b": rng.gamma(2, 2, n), "c": rng.integers(0, 2, n).astype(float),
-                         "region": rng.choice(["n", "s", "e", "w"], n)})
+    return pd.DataFrame(
+        {
+            "a": rng.normal(0, 1, n) + shift,
+            "b": rng.gamma(2, 2, n),
+            "c": rng.integers(0, 2, n).astype(float),
+            "region": rng.choice(["n", "s", "e", "w"], n),
+        }
+    )
 
 
 @pytest.mark.parametrize("n", [300, 3000])  # statistical tests / distances
@@ -50,7 +62,13 @@ def test_strong_shift_in_one_column_is_flagged_there_only(n: int, seed: int, shi
     assert result.drifted_columns == ["a"]
     by = {c.column: c for c in result.columns}
     assert by["a"].psi_band == "significant"
-    assert {by["a"].test, by["region"].test, by["c"].test} <= {"ks", "chi2", "z_test", "wasserstein_norm", "jensen_shannon"}
+    assert {by["a"].test, by["region"].test, by["c"].test} <= {
+        "ks",
+        "chi2",
+        "z_test",
+        "wasserstein_norm",
+        "jensen_shannon",
+    }
 
 
 @settings(max_examples=8, deadline=None)
@@ -59,17 +77,42 @@ def test_statistics_are_invariant_to_row_order(seed: int) -> None:
     ref, cur = _frame(500, seed), _frame(400, seed + 7, shift=0.3)
     calc = DataDriftCalculator(MonitoringSettings(), SCHEMA).fit(ref)
     a = calc.to_df() if hasattr(calc, "to_df") else calc.calculate(cur).to_df()
-    b = DataDriftCalculator(MonitoringSettings(), SCHEMA).fit(ref.sample(frac=1, random_state=seed)).calculate(
-        cur.sample(frac=1, random_state=seed + 1)).to_df()
-    pd.testing.assert_frame_equal(a.drop(columns=["note"]), b.drop(columns=["note"]), check_exact=False, rtol=1e-9)
+    b = (
+        DataDriftCalculator(MonitoringSettings(), SCHEMA)
+        .fit(ref.sample(frac=1, random_state=seed))
+        .calculate(cur.sample(frac=1, random_state=seed + 1))
+        .to_df()
+    )
+    pd.testing.assert_frame_equal(
+        a.drop(columns=["note"]), b.drop(columns=["note"]), check_exact=False, rtol=1e-9
+    )
 
 
 def test_kinds_and_tests_follow_sample_size() -> None:
-    small = DataDriftCalculator(MonitoringSettings(), SCHEMA).fit(_frame(200, 1)).calculate(_frame(200, 2)).to_df()
-    assert dict(zip(small.column, small.test, strict=True)) == {"a": "ks", "b": "ks", "c": "z_test", "region": "chi2"}
-    big = DataDriftCalculator(MonitoringSettings(), SCHEMA).fit(_frame(2000, 1)).calculate(_frame(2000, 2)).to_df()
+    small = (
+        DataDriftCalculator(MonitoringSettings(), SCHEMA)
+        .fit(_frame(200, 1))
+        .calculate(_frame(200, 2))
+        .to_df()
+    )
+    assert dict(zip(small.column, small.test, strict=True)) == {
+        "a": "ks",
+        "b": "ks",
+        "c": "z_test",
+        "region": "chi2",
+    }
+    big = (
+        DataDriftCalculator(MonitoringSettings(), SCHEMA)
+        .fit(_frame(2000, 1))
+        .calculate(_frame(2000, 2))
+        .to_df()
+    )
     assert set(big.test) == {"wasserstein_norm", "jensen_shannon"}
-    assert psi_band(0.05) == "stable" and psi_band(0.2) == "moderate" and psi_band(0.3) == "significant"
+    assert (
+        psi_band(0.05) == "stable"
+        and psi_band(0.2) == "moderate"
+        and psi_band(0.3) == "significant"
+    )
 
 
 def test_prediction_drift() -> None:
@@ -86,14 +129,21 @@ def test_performance_tests_raw_parametric_nonparametric() -> None:
     raw = PerformanceDriftCalculator("f1", "raw").fit(0.5714)
     assert not raw.calculate(y, perfect).drifted
     bad = raw.calculate(y, wrong)
-    assert bad.drifted and bad.value == 0.0 and bad.interval is not None  # tiny batch: says how uncertain
+    assert (
+        bad.drifted and bad.value == 0.0 and bad.interval is not None
+    )  # tiny batch: says how uncertain
     history = [0.60, 0.62, 0.58, 0.61, 0.59]
     para = PerformanceDriftCalculator("f1", "parametric", significance=False).fit(0.6, history)
-    assert para.limit() == (pytest.approx(np.mean(history) - 2 * np.std(history, ddof=1)), "parametric")
+    assert para.limit() == (
+        pytest.approx(np.mean(history) - 2 * np.std(history, ddof=1)),
+        "parametric",
+    )
     q1, q3 = np.percentile(history, [25, 75])
     nonp = PerformanceDriftCalculator("f1", "nonparametric").fit(0.6, history)
     assert nonp.limit()[0] == pytest.approx(q1 - 1.5 * (q3 - q1))
-    assert PerformanceDriftCalculator("f1", "parametric").fit(0.6, [0.6]).limit()[1].startswith("raw")
+    assert (
+        PerformanceDriftCalculator("f1", "parametric").fit(0.6, [0.6]).limit()[1].startswith("raw")
+    )
 
 
 def test_expected_auc_matches_sampling() -> None:
@@ -127,10 +177,22 @@ def test_demo_drift_is_flagged_at_the_injected_month_and_not_before(tmp_path: Pa
     from tests.helpers import write_config
 
     (tmp_path / "in").mkdir()
-    cfg = write_config(tmp_path, {"workspace": {"path": "ws"}, "contract": {
-        "id_column": "corporation", "target_column": "exited", "positive_label": 1,
-        "snapshot_column": "snapshot_date", "value_column": "contract_value", "dedupe": "latest"},
-        "sources": {"d": {"kind": "folder", "path": "in"}}, "training": {"model": "gradient_boosting"}})
+    cfg = write_config(
+        tmp_path,
+        {
+            "workspace": {"path": "ws"},
+            "contract": {
+                "id_column": "corporation",
+                "target_column": "exited",
+                "positive_label": 1,
+                "snapshot_column": "snapshot_date",
+                "value_column": "contract_value",
+                "dedupe": "latest",
+            },
+            "sources": {"d": {"kind": "folder", "path": "in"}},
+            "training": {"model": "gradient_boosting"},
+        },
+    )
     months = month_batches(generate(DemoSpec(clients=10_000, months=8, drift_month=7, seed=0)))
     s = load_settings(cfg)
     ws, db = Workspace(s.workspace_path).ensure(), open_metadata(s.metadata_url)
@@ -151,7 +213,12 @@ def test_demo_drift_is_flagged_at_the_injected_month_and_not_before(tmp_path: Pa
         if i + 1 < 7:
             scores = champion.predict_proba(batch)
             k = math.ceil(len(batch) * 0.1)
-            realised = batch["exited"].astype(int).to_numpy()[np.argsort(-scores, kind="stable")[:k]].mean()
+            realised = (
+                batch["exited"]
+                .astype(int)
+                .to_numpy()[np.argsort(-scores, kind="stable")[:k]]
+                .mean()
+            )
             gaps.append(abs(estimate_performance(scores)["precision_at_k_fraction"] - realised))
     assert verdicts == {5: "no_drift", 6: "no_drift", 7: "drift", 8: "drift"}
     assert max(gaps) < 0.05

@@ -22,16 +22,30 @@ from riskwatch.storage.workspace import Workspace
 from tests.helpers import write_config
 
 
-def _clients(n: int, seed: int = 0, *, labels: tuple[object, object] = (1, 0), missing: float = 0.0) -> pd.DataFrame:
+def _clients(
+    n: int, seed: int = 0, *, labels: tuple[object, object] = (1, 0), missing: float = 0.0
+) -> pd.DataFrame:
     """Clients whose attrition depends on activity, tickets and industry (with noise)."""
     rng = np.random.default_rng(seed)
     activity = rng.gamma(2.0, 50.0, n)
     tickets = rng.poisson(2, n).astype(float)
     industry = rng.choice(["retail", "tech", "energy", "health"], n)
-    logit = -1.0 - 0.02 * (activity - 100) + 0.4 * (tickets - 2) + np.where(industry == "retail", 1.0, 0.0)
+    logit = (
+        -1.0
+        - 0.02 * (activity - 100)
+        + 0.4 * (tickets - 2)
+        + np.where(industry == "retail", 1.0, 0.0)
+    )
     left = rng.random(n) < 1 / (1 + np.exp(-logit))
-    frame = pd.DataFrame({"client": [f"C{i:05d}" for i in range(n)], "activity": activity, "tickets": tickets,
-                          "industry": industry, "status": np.where(left, labels[0], labels[1])})
+    frame = pd.DataFrame(
+        {
+            "client": [f"C{i:05d}" for i in range(n)],
+            "activity": activity,
+            "tickets": tickets,
+            "industry": industry,
+            "status": np.where(left, labels[0], labels[1]),
+        }
+    )
     if missing:
         frame.loc[rng.random(n) < missing, "activity"] = np.nan
     return frame
@@ -45,8 +59,15 @@ def _project(tmp_path: Path, frame: pd.DataFrame, **sections: dict[str, object])
     if isinstance(positive, str):
         contract["positive_label"] = "Yes" if "Yes" in set(frame["status"]) else "Attrited Customer"
         contract["negative_label"] = "No" if "No" in set(frame["status"]) else "Existing Customer"
-    cfg = write_config(tmp_path, {"workspace": {"path": "ws"}, "contract": contract,
-                                  "sources": {"drop": {"kind": "folder", "path": "in"}}, **sections})
+    cfg = write_config(
+        tmp_path,
+        {
+            "workspace": {"path": "ws"},
+            "contract": contract,
+            "sources": {"drop": {"kind": "folder", "path": "in"}},
+            **sections,
+        },
+    )
     settings = load_settings(cfg)
     ws = Workspace(settings.workspace_path).ensure()
     db = open_metadata(settings.metadata_url)
@@ -57,7 +78,9 @@ def _project(tmp_path: Path, frame: pd.DataFrame, **sections: dict[str, object])
 
 @pytest.mark.parametrize("kind", ["logistic", "gradient_boosting", "auto"])
 def test_each_model_kind_trains_calibrated_and_records_lineage(tmp_path: Path, kind: str) -> None:
-    settings, ws, db, _ = _project(tmp_path, _clients(1500), training={"model": kind, "time_budget_seconds": 60})
+    settings, ws, db, _ = _project(
+        tmp_path, _clients(1500), training={"model": kind, "time_budget_seconds": 60}
+    )
     out = registry.train_and_register(settings, ws, db, reason="test")
     model = registry.load_version(settings, db, ws, out.version)
     card = model.card
@@ -69,19 +92,31 @@ def test_each_model_kind_trains_calibrated_and_records_lineage(tmp_path: Path, k
     assert 0.6 < out.metrics["roc_auc"] <= 1.0
     # the stored hold-out is used again for later scores: same rows, same metric
     again = registry.score_model(settings, ws, db, out.version)
-    assert again["rows"] == out.metrics["rows"] and again["roc_auc"] == pytest.approx(out.metrics["roc_auc"])
+    assert again["rows"] == out.metrics["rows"] and again["roc_auc"] == pytest.approx(
+        out.metrics["roc_auc"]
+    )
     train_rows = len(registry.training_frame(settings, ws, db, out.version))
     assert train_rows + again["rows"] == 1500
-    assert (ws.models / f"v{out.version}" / "card.md").read_text().startswith(f"# Model v{out.version}")
+    assert (
+        (ws.models / f"v{out.version}" / "card.md")
+        .read_text()
+        .startswith(f"# Model v{out.version}")
+    )
 
 
 @pytest.mark.parametrize("labels", [("Yes", "No"), ("Attrited Customer", "Existing Customer")])
-def test_string_labels_categorical_and_missing_values(tmp_path: Path, labels: tuple[str, str]) -> None:
-    settings, ws, db, _ = _project(tmp_path, _clients(800, labels=labels, missing=0.2), training={"model": "logistic"})
+def test_string_labels_categorical_and_missing_values(
+    tmp_path: Path, labels: tuple[str, str]
+) -> None:
+    settings, ws, db, _ = _project(
+        tmp_path, _clients(800, labels=labels, missing=0.2), training={"model": "logistic"}
+    )
     out = registry.train_and_register(settings, ws, db)
     model = registry.load_version(settings, db, ws, out.version)
     assert "industry" in model.schema.categorical
-    probe = pd.DataFrame({"activity": [np.nan, 10.0], "tickets": [1.0, 9.0], "industry": ["never-seen", None]})
+    probe = pd.DataFrame(
+        {"activity": [np.nan, 10.0], "tickets": [1.0, 9.0], "industry": ["never-seen", None]}
+    )
     risk = model.predict_proba(probe)
     assert risk.shape == (2,) and np.all((risk > 0) & (risk < 1))
     reasons = model.reasons(probe)
@@ -101,7 +136,9 @@ def test_undefined_metrics_are_reported_not_faked() -> None:
     assert m["roc_auc"] is None and "one class" in m["undefined"]["roc_auc"]
     assert m["recall"] is None and m["f1"] == 0.0  # one false positive, no positives
     m = compute_metrics([1, 0, 1, 0], [0.9, 0.1, 0.8, 0.3], top_k_fraction=0.5, top_k_count=1)
-    assert m["roc_auc"] == 1.0 and m["precision_at_k_fraction"] == 1.0 and m["lift_at_k_count"] == 2.0
+    assert (
+        m["roc_auc"] == 1.0 and m["precision_at_k_fraction"] == 1.0 and m["lift_at_k_count"] == 2.0
+    )
 
 
 def test_tampered_artifact_is_refused_and_champion_keeps_serving(tmp_path: Path) -> None:
@@ -121,14 +158,22 @@ def test_tampered_artifact_is_refused_and_champion_keeps_serving(tmp_path: Path)
 
 
 def test_gate_keeps_a_worse_challenger_out_and_rollback(tmp_path: Path) -> None:
-    settings, ws, db, cfg = _project(tmp_path, _clients(1500), training={"model": "logistic"})
+    settings, ws, db, _cfg = _project(tmp_path, _clients(1500), training={"model": "logistic"})
     good = registry.train_and_register(settings, ws, db).version
     assert registry.deploy(settings, ws, db, good).promoted
     # a weaker challenger on the same data: the course preset ignores the categorical industry
-    weak_settings = load_settings(write_config(tmp_path, {
-        "workspace": {"path": "ws"}, "contract": {"id_column": "client", "target_column": "status",
-                                                   "positive_label": 1},
-        "sources": {"drop": {"kind": "folder", "path": "in"}}, "training": {"model": "course"}}, name="weak.toml"))
+    weak_settings = load_settings(
+        write_config(
+            tmp_path,
+            {
+                "workspace": {"path": "ws"},
+                "contract": {"id_column": "client", "target_column": "status", "positive_label": 1},
+                "sources": {"drop": {"kind": "folder", "path": "in"}},
+                "training": {"model": "course"},
+            },
+            name="weak.toml",
+        )
+    )
     weak = registry.train_and_register(weak_settings, ws, db).version
     decision = registry.deploy(settings, ws, db, weak)
     assert not decision.promoted and decision.candidate_score < decision.champion_score  # type: ignore[operator]
@@ -157,19 +202,37 @@ def test_kill_during_deploy_leaves_a_loadable_champion(tmp_path: Path) -> None:
     first = registry.train_and_register(settings, ws, db).version
     registry.deploy(settings, ws, db, first)
     for delay in (0.3, 0.8, 1.3, 1.8, 2.5):
-        proc = subprocess.Popen([sys.executable, "-m", "riskwatch", "--config", str(cfg), "train"],
-                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "riskwatch", "--config", str(cfg), "train"],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         time.sleep(delay)
         proc.send_signal(signal.SIGKILL)
         proc.wait()
-        proc = subprocess.Popen([sys.executable, "-m", "riskwatch", "--config", str(cfg), "deploy", "--force",
-                                 "--reason", "kill test"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "riskwatch",
+                "--config",
+                str(cfg),
+                "deploy",
+                "--force",
+                "--reason",
+                "kill test",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         time.sleep(delay)
         proc.send_signal(signal.SIGKILL)
         proc.wait()
         fresh = open_metadata(settings.metadata_url)
         champion = registry.load_champion(settings, fresh, ws)
-        assert champion is not None and champion.predict_proba(_clients(5).drop(columns="status")).shape == (5,)
+        assert champion is not None and champion.predict_proba(
+            _clients(5).drop(columns="status")
+        ).shape == (5,)
         for row in registry.list_models(fresh):
             registry.load_version(settings, fresh, ws, row["version"])
     assert not [p for p in ws.models.iterdir() if p.name.startswith(".staging")] or True
@@ -178,14 +241,23 @@ def test_kill_during_deploy_leaves_a_loadable_champion(tmp_path: Path) -> None:
 def test_model_cli_and_predict_file(tmp_path: Path) -> None:
     from tests.helpers import run_cli
 
-    settings, ws, db, cfg = _project(tmp_path, _clients(500), training={"model": "logistic"})
+    _settings, _ws, _db, cfg = _project(tmp_path, _clients(500), training={"model": "logistic"})
     assert run_cli("train", config=cfg).returncode == 0
     assert run_cli("deploy", config=cfg).returncode == 0
     listing = json.loads(run_cli("models", "--json", config=cfg).stdout)
     assert listing[0]["aliases"] == ["champion"]
     _clients(50, seed=9).drop(columns="status").to_csv(tmp_path / "new.csv", index=False)
-    done = run_cli("predict", "--input", str(tmp_path / "new.csv"), "--output", str(tmp_path / "out.csv"), config=cfg)
+    done = run_cli(
+        "predict",
+        "--input",
+        str(tmp_path / "new.csv"),
+        "--output",
+        str(tmp_path / "out.csv"),
+        config=cfg,
+    )
     assert done.returncode == 0, done.stderr
     out = pd.read_csv(tmp_path / "out.csv")
-    assert list(out.columns) == ["id", "risk", "rank"] and out["rank"].tolist() == list(range(1, 51))
+    assert list(out.columns) == ["id", "risk", "rank"] and out["rank"].tolist() == list(
+        range(1, 51)
+    )
     assert out["risk"].is_monotonic_decreasing
