@@ -144,7 +144,7 @@ def normalize_labels(values: pd.Series, schema: DataSchema) -> tuple[pd.Series, 
 
 
 def dedupe(
-    valid: pd.DataFrame, *, schema: DataSchema, seen: np.ndarray
+    valid: pd.DataFrame, *, schema: DataSchema, seen: np.ndarray | list[np.ndarray]
 ) -> tuple[pd.DataFrame, int]:
     """Drop rows already stored or repeated in the batch.
 
@@ -155,7 +155,7 @@ def dedupe(
     Args:
         valid: typed, valid rows.
         schema: the dataset schema.
-        seen: sorted row hashes of the stored dataset.
+        seen: sorted row hashes of the stored dataset (one array, or several sorted arrays).
 
     Returns:
         ``(new_rows, duplicate_count)``; new rows carry a ``_rw_hash`` column.
@@ -163,7 +163,7 @@ def dedupe(
     import numpy as np
 
     hashes = row_hashes(valid, schema)
-    keep = ~_duplicated(hashes) & ~np.isin(hashes, seen, assume_unique=False)
+    keep = ~_duplicated(hashes) & ~in_sorted(hashes, seen)
     if schema.dedupe == "latest":
         keep &= ~valid.duplicated(subset=list(schema.key), keep="last").to_numpy()
     new = valid.loc[keep].copy()
@@ -203,6 +203,18 @@ def row_hashes(frame: pd.DataFrame, schema: DataSchema) -> np.ndarray:
     import pandas as pd
 
     return pd.util.hash_pandas_object(frame[list(schema.columns)], index=False).to_numpy()
+
+
+def in_sorted(values: np.ndarray, seen: np.ndarray | list[np.ndarray]) -> np.ndarray:
+    """Membership of ``values`` in one or several sorted arrays (binary search, no re-sorting)."""
+    import numpy as np
+
+    found = np.zeros(len(values), dtype=bool)
+    for part in seen if isinstance(seen, list) else [seen]:
+        if len(part):
+            pos = np.searchsorted(part, values).clip(0, len(part) - 1)
+            found |= part[pos] == values
+    return found
 
 
 def _duplicated(hashes: np.ndarray) -> np.ndarray:

@@ -86,7 +86,7 @@ def ingest(settings: Settings, ws: Workspace, db: Database) -> IngestReport:
     report = IngestReport(previous_version=version.version if version else None)
     state = _State(
         schema=version.schema if version else None,
-        seen=seen_hashes(ws, version),
+        seen=[seen_hashes(ws, version)],
         parts=list(version.parts) if version else [],
         rows=version.rows if version else 0,
     )
@@ -145,7 +145,9 @@ def _ingest_unit(
             bad_frames += [f for f in (bad, clashes) if len(f)]
             if len(new):
                 new_parts.append(write_part(ws, new))
-                seen = np.union1d(seen, new["_rw_hash"].to_numpy())
+                seen = [*seen, np.sort(new["_rw_hash"].to_numpy())]
+                if len(seen) > 4:  # keep membership checks to a few binary searches
+                    seen = [np.sort(np.concatenate(seen))]
     except DataError as exc:
         for part in new_parts:
             (ws.datasets / part.name).unlink(missing_ok=True)
