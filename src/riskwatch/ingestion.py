@@ -85,12 +85,17 @@ def validate(raw: pd.DataFrame, schema: DataSchema) -> tuple[pd.DataFrame, pd.Da
     reasons = np.full(n, None, dtype=object)
     out: dict[str, pd.Series] = {}
 
-    def flag(mask: np.ndarray, text: str | pd.Series) -> None:
+    def flag(mask: np.ndarray, text: str, shown: pd.Series | None = None) -> None:
+        """Give rows in ``mask`` their first reason (values shown only for those rows)."""
         new = mask & pd.isna(reasons)
-        if isinstance(text, pd.Series):
-            reasons[new] = text.to_numpy(dtype=object)[new]
-        else:
+        if not new.any():
+            return
+        if shown is None:
             reasons[new] = text
+        else:
+            reasons[new] = (text + shown[new].astype("string").fillna("<missing>")).to_numpy(
+                dtype=object
+            )
 
     ids = _text(raw[schema.id_column])
     flag(ids.isna().to_numpy(), f"missing id in {schema.id_column!r}")
@@ -100,7 +105,7 @@ def validate(raw: pd.DataFrame, schema: DataSchema) -> tuple[pd.DataFrame, pd.Da
         numeric.append(schema.value_column)
     for col in numeric:
         values, bad = _numeric(raw[col])
-        flag(bad, "unparseable number in " + repr(col) + ": " + raw[col].astype("string"))
+        flag(bad, f"unparseable number in {col!r}: ", raw[col])
         out[col] = values
     for col in schema.categorical:
         out[col] = _category(raw[col])
@@ -110,10 +115,10 @@ def validate(raw: pd.DataFrame, schema: DataSchema) -> tuple[pd.DataFrame, pd.Da
         out[schema.snapshot_column] = stamps
     if schema.target_column in raw.columns:
         labels, bad = normalize_labels(raw[schema.target_column], schema)
-        shown = raw[schema.target_column].astype("string")
         flag(
             bad,
-            "label outside the declared classes in " + repr(schema.target_column) + ": " + shown,
+            f"label outside the declared classes in {schema.target_column!r}: ",
+            raw[schema.target_column],
         )
         out[schema.target_column] = labels
     else:
@@ -184,7 +189,10 @@ def split_conflicts(valid: pd.DataFrame, schema: DataSchema) -> tuple[pd.DataFra
     if schema.dedupe == "latest" or valid.empty:
         return valid, valid.iloc[:0].astype("string").assign(**{REASON_COLUMN: ""})
     key = list(schema.key)
-    distinct = valid.drop_duplicates()
+    repeated = valid.duplicated(subset=key, keep=False).to_numpy()
+    if not repeated.any():  # the common case: every key appears once
+        return valid, valid.iloc[:0].astype("string").assign(**{REASON_COLUMN: ""})
+    distinct = valid.loc[repeated].drop_duplicates()
     clashing = distinct.loc[distinct.duplicated(subset=key, keep=False), key].drop_duplicates()
     if clashing.empty:
         return valid, valid.iloc[:0].astype("string").assign(**{REASON_COLUMN: ""})
