@@ -1,0 +1,96 @@
+"""Training and batch-prediction benchmark on demo-like clients: each model choice, 10k/100k/1M rows.
+
+Times are measured in-process around the library calls (fit: training.fit with the configured
+calibration; predict: LoadedModel-style predict_proba on raw client rows), median of several runs,
+with the process's peak RSS. Writes the "train" section of bench/RESULTS.md.
+
+Usage: python bench/train.py [--rows 10000 100000 1000000] [--runs 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import resource
+import statistics
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).parent))
+sys.path.insert(0, str(Path(__file__).parents[1] / "src"))
+from _results import header, write_section
+
+from riskwatch.config import TrainingSettings
+from riskwatch.demo import DemoSpec, generate
+from riskwatch.schema import DataSchema
+from riskwatch.training import fit, prepare
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, nargs="+", default=[10_000, 100_000, 1_000_000])
+    parser.add_argument("--runs", type=int, default=3)
+    args = parser.parse_args()
+    schema = DataSchema(
+        id_column="corporation",
+        target_column="exited",
+        positive_label=1,
+        negative_label=0,
+        numeric=(
+            "lastmonth_activity",
+            "lastyear_activity",
+            "number_of_employees",
+            "contract_value",
+            "tenure_years",
+            "support_tickets",
+        ),
+        categorical=("industry", "region"),
+    )
+    lines = [
+        header("Training and batch prediction", "python bench/train.py " + " ".join(sys.argv[1:])),
+        "| rows | step | median s | runs |",
+        "|---:|---|---:|---:|",
+    ]
+    biggest = max(args.rows)
+    months = max(1, -(-biggest // 10_000))
+    pool = generate(DemoSpec(clients=min(biggest, 10_000), months=months, seed=3))
+    for n in args.rows:
+        data = pool.sample(n=n, replace=n > len(pool), random_state=0).reset_index(drop=True)
+        y = data["exited"].astype(int).to_numpy()
+        kinds = (
+            ["course", "logistic", "gradient_boosting", "auto"]
+            if n <= 100_000
+            else ["logistic", "gradient_boosting"]
+        )
+        fitted = None
+        for kind in kinds:
+            times = []
+            for _ in range(args.runs if n <= 100_000 else 1):
+                t0 = time.perf_counter()
+                fitted = fit(data, y, schema, TrainingSettings(model=kind))
+                times.append(time.perf_counter() - t0)
+            why = f" (chose {fitted.kind})" if kind == "auto" else ""
+            lines.append(
+                f"| {n:,} | fit {kind}{why} | {statistics.median(times):.2f} | {len(times)} |"
+            )
+            print(lines[-1], flush=True)
+        assert fitted is not None
+        times = []
+        for _ in range(args.runs):
+            t0 = time.perf_counter()
+            fitted.pipeline.predict_proba(prepare(data, schema))
+            times.append(time.perf_counter() - t0)
+        lines.append(
+            f"| {n:,} | predict ({fitted.kind}) | {statistics.median(times):.2f} | {len(times)} |"
+        )
+        print(lines[-1], flush=True)
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    lines.append(
+        f"\nPeak RSS of the benchmark process: {peak:.0f} MB. `auto` cross-validates both families on at most "
+        "20,000 rows, then fits and calibrates the winner (5-fold sigmoid, one final model) on all rows."
+    )
+    write_section("train", "\n".join(lines))
+
+
+if __name__ == "__main__":
+    main()
