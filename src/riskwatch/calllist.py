@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -42,7 +42,7 @@ def rank_clients(
     import pandas as pd
 
     schema = model.schema
-    risk = model.predict_proba(clients[list(schema.features)]) if len(clients) else []
+    risk: Any = model.predict_proba(clients[list(schema.features)]) if len(clients) else []
     out = pd.DataFrame({"id": clients[schema.id_column].astype("string"), "risk": risk})
     if schema.value_column and schema.value_column in clients.columns:
         out["value"] = clients[schema.value_column].to_numpy()

@@ -157,6 +157,13 @@ class Settings(_Section):
     config_path: Path | None = None
 
     @property
+    def config_file(self) -> Path:
+        """The config file these settings came from (schedules need it)."""
+        if self.config_path is None:
+            raise ConfigError("these settings were not loaded from a file; pass --config")
+        return self.config_path
+
+    @property
     def workspace_path(self) -> Path:
         """The absolute workspace folder."""
         return self.workspace.path

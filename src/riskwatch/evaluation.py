@@ -91,7 +91,7 @@ def compute_metrics(
     return out
 
 
-def _undef(store: dict[str, str], name: str, reason: str) -> None:
+def _undef(store: dict[str, str], name: str, reason: str) -> Any:
     store[name] = reason
     return None
 
@@ -113,11 +113,13 @@ def calibration_curve(y: Any, p: Any, *, bins: int = 10) -> dict[str, list[float
     y, p = np.asarray(y, dtype=np.float64), np.asarray(p, dtype=np.float64)
     edges = np.linspace(0.0, 1.0, bins + 1)
     idx = np.clip(np.digitize(p, edges[1:-1]), 0, bins - 1)
-    pred, obs, count = [], [], []
+    pred: list[float] = []
+    obs: list[float] = []
+    count: list[float] = []
     for b in range(bins):
         mask = idx == b
         if mask.any():
             pred.append(float(p[mask].mean()))
             obs.append(float(y[mask].mean()))
-            count.append(int(mask.sum()))
+            count.append(float(mask.sum()))
     return {"predicted": pred, "observed": obs, "count": count}

@@ -74,7 +74,7 @@ def _linear_parts(pipeline: Pipeline) -> tuple[np.ndarray, np.ndarray] | None:
 
 def remember_means(pipeline: Pipeline, X: pd.DataFrame) -> None:
     """Store the transformed training means on a fitted pipeline (for linear explanations)."""
-    pipeline._rw_means = np.asarray(pipeline.named_steps["prep"].transform(X)).mean(axis=0)  # type: ignore[attr-defined]
+    pipeline._rw_means = np.asarray(pipeline.named_steps["prep"].transform(X)).mean(axis=0)
 
 
 def _linear_effects(

@@ -165,7 +165,6 @@ def dedupe(
     Returns:
         ``(new_rows, duplicate_count)``; new rows carry a ``_rw_hash`` column.
     """
-    import numpy as np
 
     hashes = row_hashes(valid, schema)
     keep = ~_duplicated(hashes) & ~in_sorted(hashes, seen)

@@ -60,7 +60,9 @@ def to_schedule(every: str) -> str:
     raise ConfigError(f"schedule {every!r}: not an interval (10m, 2h, 1d) nor a cron expression")
 
 
-def entry_for(config: Path, log_dir: Path, every: str, *, executable: str | None = None) -> CronEntry:
+def entry_for(
+    config: Path, log_dir: Path, every: str, *, executable: str | None = None
+) -> CronEntry:
     """The cron entry running this installation's riskwatch on ``config``.
 
     Uses the absolute path of this interpreter so cron's minimal environment (no PATH,
@@ -111,4 +113,4 @@ def next_run(schedule: str, *, after: datetime | None = None) -> datetime:
     """When a schedule fires next (local time)."""
     from croniter import croniter
 
-    return croniter(schedule, after or datetime.now()).get_next(datetime)  # type: ignore[no-any-return]
+    return croniter(schedule, after or datetime.now()).get_next(datetime)

@@ -106,7 +106,7 @@ def _next_run(settings: Settings) -> dict[str, Any] | None:
     try:
         from riskwatch.scheduling import installed, next_run
 
-        lines = installed(settings.config_path)
+        lines = installed(settings.config_file)
     except Exception:  # no crontab binary or no permission: report as not scheduled
         return None
     if not lines:

@@ -159,7 +159,7 @@ def _entry(ctx: typer.Context, every: str | None) -> Any:
 
     settings = settings_of(ctx)
     return entry_for(
-        settings.config_path, workspace_of(settings).logs, every or settings.schedule.every
+        settings.config_file, workspace_of(settings).logs, every or settings.schedule.every
     )
 
 
@@ -179,7 +179,7 @@ def schedule_show(ctx: typer.Context) -> None:
     """Show the installed crontab entries for this config and the next run."""
     from riskwatch.scheduling import installed, next_run
 
-    lines = installed(settings_of(ctx).config_path)
+    lines = installed(settings_of(ctx).config_file)
     if not lines:
         typer.echo("no schedule installed for this config")
         raise typer.Exit(1)
@@ -193,7 +193,7 @@ def schedule_remove(ctx: typer.Context) -> None:
     """Remove the crontab entries for this config."""
     from riskwatch.scheduling import remove
 
-    n = remove(settings_of(ctx).config_path)
+    n = remove(settings_of(ctx).config_file)
     typer.echo(f"removed {n} entr{'y' if n == 1 else 'ies'}")
 
 

@@ -47,7 +47,8 @@ def choose_holdout(
     if snap and snap in frame.columns and frame[snap].nunique() > 1:
         dates = frame[snap]
         counts = dates.value_counts().sort_index(ascending=False)
-        chosen, total = [], 0
+        chosen: list[Any] = []
+        total = 0
         for date, count in counts.items():
             if total >= fraction * n or len(chosen) == len(counts) - 1:
                 break

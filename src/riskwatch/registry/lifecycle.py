@@ -328,14 +328,14 @@ def _provenance() -> dict[str, Any]:
 
     import riskwatch
 
-    packages = {}
+    packages: dict[str, str | None] = {}
     for name in ("scikit-learn", "numpy", "pandas", "scipy", "joblib"):
         try:
             packages[name] = metadata.version(name)
         except metadata.PackageNotFoundError:
             packages[name] = None
     head = Path(riskwatch.__file__).resolve().parents[2] / ".git" / "HEAD"
-    commit = None
+    commit: str | None = None
     try:
         ref = head.read_text().strip()
         commit = (head.parent / ref[5:]).read_text().strip() if ref.startswith("ref: ") else ref

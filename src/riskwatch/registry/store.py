@@ -46,7 +46,7 @@ class LoadedModel:
         """P(positive) for each row of ``frame`` (raw feature columns)."""
         from riskwatch.training import prepare
 
-        return self.pipeline.predict_proba(prepare(frame, self.schema))[:, 1]  # type: ignore[no-any-return]
+        return self.pipeline.predict_proba(prepare(frame, self.schema))[:, 1]
 
     def reasons(self, frame: pd.DataFrame, top: int = 3) -> list[list[dict[str, Any]]]:
         """The top risk-raising factors per row (see :mod:`riskwatch.explain`)."""
