@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import COURSE, PG_URL, course_contract, write_config
+from tests.helpers import COURSE, PG_URL, course_contract, demo_contract, write_config
 
 
 @pytest.fixture
@@ -68,14 +68,7 @@ def demo_project(tmp_path_factory: pytest.TempPathFactory) -> Path:
         root,
         {
             "workspace": {"path": "ws"},
-            "contract": {
-                "id_column": "corporation",
-                "target_column": "exited",
-                "positive_label": 1,
-                "snapshot_column": "snapshot_date",
-                "value_column": "contract_value",
-                "dedupe": "latest",
-            },
+            "contract": demo_contract(),
             "sources": {"drop": {"kind": "folder", "path": "incoming"}},
             "training": {"model": "logistic"},
         },

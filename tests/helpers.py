@@ -72,3 +72,27 @@ def run_cli(
         timeout=timeout,
         check=False,
     )
+
+
+def demo_contract() -> dict[str, Any]:
+    """The demo population's data contract (snapshots, value at risk, latest record wins)."""
+    return {
+        "id_column": "corporation",
+        "target_column": "exited",
+        "positive_label": 1,
+        "snapshot_column": "snapshot_date",
+        "value_column": "contract_value",
+        "dedupe": "latest",
+    }
+
+
+def course_sections(incoming: str = "incoming") -> dict[str, dict[str, Any]]:
+    """The course's setup: drop folder, separate testdata, the course model, F1."""
+    return {
+        "workspace": {"path": "ws"},
+        "contract": course_contract(),
+        "sources": {"drop": {"kind": "folder", "path": incoming}},
+        "evaluation": {"path": str(COURSE / "testdata")},
+        "training": {"model": "course", "calibration": "none"},
+        "scoring": {"primary_metric": "f1"},
+    }

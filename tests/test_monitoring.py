@@ -174,21 +174,14 @@ def test_demo_drift_is_flagged_at_the_injected_month_and_not_before(tmp_path: Pa
     from riskwatch.storage.datasets import get_version, load_dataset
     from riskwatch.storage.metadata import open_metadata
     from riskwatch.storage.workspace import Workspace
-    from tests.helpers import write_config
+    from tests.helpers import demo_contract, write_config
 
     (tmp_path / "in").mkdir()
     cfg = write_config(
         tmp_path,
         {
             "workspace": {"path": "ws"},
-            "contract": {
-                "id_column": "corporation",
-                "target_column": "exited",
-                "positive_label": 1,
-                "snapshot_column": "snapshot_date",
-                "value_column": "contract_value",
-                "dedupe": "latest",
-            },
+            "contract": demo_contract(),
             "sources": {"d": {"kind": "folder", "path": "in"}},
             "training": {"model": "gradient_boosting"},
         },

@@ -19,7 +19,7 @@ from riskwatch.reporting import figures as fg
 from riskwatch.schema import DataSchema
 from riskwatch.storage.workspace import Workspace
 from tests.conftest import drop
-from tests.helpers import COURSE, course_contract, run_cli, write_config
+from tests.helpers import COURSE, course_sections, run_cli, write_config
 
 
 @pytest.fixture(scope="module")
@@ -28,14 +28,7 @@ def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
     (root / "incoming").mkdir()
     config = write_config(
         root,
-        {
-            "workspace": {"path": "ws"},
-            "contract": course_contract(),
-            "sources": {"drop": {"kind": "folder", "path": "incoming"}},
-            "evaluation": {"path": str(COURSE / "testdata")},
-            "training": {"model": "course", "calibration": "none"},
-            "scoring": {"primary_metric": "f1"},
-        },
+        course_sections(),
     )
     drop(config, *sorted((COURSE / "practicedata").glob("*.csv")))
     done = run_cli("run", config=config, env={"RISKWATCH_PACKAGE_INDEX": "http://127.0.0.1:9"})

@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import drop
-from tests.helpers import COURSE, course_contract, run_cli, write_config
+from tests.helpers import COURSE, course_sections, run_cli, write_config
 
 pytestmark = pytest.mark.slow
 TRIALS = int(os.environ.get("RISKWATCH_KILL_TRIALS", "20"))
@@ -29,14 +29,7 @@ def _project(root: Path) -> Path:
     (root / "incoming").mkdir(parents=True)
     config = write_config(
         root,
-        {
-            "workspace": {"path": "ws"},
-            "contract": course_contract(),
-            "sources": {"drop": {"kind": "folder", "path": "incoming"}},
-            "evaluation": {"path": str(COURSE / "testdata")},
-            "training": {"model": "course", "calibration": "none"},
-            "scoring": {"primary_metric": "f1"},
-        },
+        course_sections(),
     )
     drop(config, *sorted((COURSE / "practicedata").glob("*.csv")), sub="practicedata")
     done = run_cli("run", config=config)

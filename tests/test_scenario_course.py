@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import drop
-from tests.helpers import COURSE, course_contract, run_cli, write_config
+from tests.helpers import COURSE, course_sections, run_cli, write_config
 
 pytestmark = pytest.mark.slow
 
@@ -20,14 +20,7 @@ def _config(tmp_path: Path) -> Path:
     (tmp_path / "incoming").mkdir()
     return write_config(
         tmp_path,
-        {
-            "workspace": {"path": "ws"},
-            "contract": course_contract(),
-            "sources": {"drop": {"kind": "folder", "path": "incoming"}},
-            "evaluation": {"path": str(COURSE / "testdata")},
-            "training": {"model": "course", "calibration": "none"},
-            "scoring": {"primary_metric": "f1"},
-        },
+        course_sections(),
     )
 
 

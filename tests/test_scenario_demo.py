@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from riskwatch.demo import DemoSpec, generate, month_batches
-from tests.helpers import run_cli, write_config
+from tests.helpers import demo_contract, run_cli, write_config
 
 pytestmark = pytest.mark.slow
 DRIFT_MONTH = 7
@@ -32,14 +32,7 @@ def test_month_by_month(tmp_path: Path) -> None:
         tmp_path,
         {
             "workspace": {"path": "ws"},
-            "contract": {
-                "id_column": "corporation",
-                "target_column": "exited",
-                "positive_label": 1,
-                "snapshot_column": "snapshot_date",
-                "value_column": "contract_value",
-                "dedupe": "latest",
-            },
+            "contract": demo_contract(),
             "sources": {"drop": {"kind": "folder", "path": "incoming"}},
             "training": {"model": "auto", "time_budget_seconds": 60},
         },

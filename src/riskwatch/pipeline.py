@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from riskwatch.errors import RiskwatchError
 from riskwatch.storage import runs
 from riskwatch.storage.metadata import now
 
@@ -151,7 +152,14 @@ def run(
     progress: Progress | None = None,
 ) -> RunResult:
     """Run the whole process once; the caller holds the workspace lock (unless dry-run)."""
-    pending = find_pending(settings, db)
+    try:
+        pending = find_pending(settings, db)
+    except RiskwatchError as exc:  # e.g. a database down: record the failed run, lose nothing
+        if not dry_run:
+            run_id = runs.start_run(db, trigger)
+            runs.record_step(db, run_id, "check", now(), 0.0, f"failed: {exc}")
+            runs.finish_run(db, run_id, "failed", f"failed: {exc}", message=str(exc))
+        raise
     if dry_run:
         return RunResult(None, "dry_run", "dry run: nothing changed", plan=pending.describe())
     if not pending.any:

@@ -60,17 +60,22 @@ def create_app(settings: Settings) -> FastAPI:
     return app
 
 
+def key_ok(request: Request, expected: str | None) -> bool:
+    """Does the request carry the API key (header, Bearer token or dashboard cookie)?"""
+    if expected is None:
+        return True
+    bearer = request.headers.get("authorization", "")
+    given = (
+        request.headers.get(KEY_HEADER)
+        or (bearer[7:] if bearer.lower().startswith("bearer ") else "")
+        or request.cookies.get(KEY_COOKIE, "")
+    )
+    return hmac.compare_digest(given.encode(), expected.encode())
+
+
 def _require_key(expected: str | None) -> Any:
     async def check(request: Request) -> None:
-        if expected is None:
-            return
-        bearer = request.headers.get("authorization", "")
-        given = (
-            request.headers.get(KEY_HEADER)
-            or (bearer[7:] if bearer.lower().startswith("bearer ") else "")
-            or request.cookies.get(KEY_COOKIE, "")
-        )
-        if not hmac.compare_digest(given.encode(), expected.encode()):
+        if not key_ok(request, expected):
             raise StarletteHTTPException(401, f"missing or wrong {KEY_HEADER} header")
 
     return check

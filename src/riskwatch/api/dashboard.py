@@ -24,16 +24,9 @@ td,th{border-bottom:1px solid #eee;padding:.25rem .4rem;text-align:left}th{backg
 
 
 def _authorised(request: Request) -> bool:
-    expected = request.app.state.rw.settings.api.api_key
-    if not expected:
-        return True
-    bearer = request.headers.get("authorization", "")
-    given = (
-        request.headers.get("X-API-Key")
-        or (bearer[7:] if bearer.lower().startswith("bearer ") else "")
-        or request.cookies.get("riskwatch_key", "")
-    )
-    return hmac.compare_digest(given.encode(), expected.encode())
+    from riskwatch.api.app import key_ok
+
+    return key_ok(request, request.app.state.rw.settings.api.api_key)
 
 
 @router.get("/", response_class=HTMLResponse, include_in_schema=False)
