@@ -137,9 +137,16 @@ def render_html(data: dict[str, Any], images: dict[str, str], *, run_id: int | N
 
 def text_pages(data: dict[str, Any], *, run_id: int | None) -> list[Figure]:
     """A4-ish PDF pages holding the text sections."""
+    import textwrap
+
     pages, y, fig = [], 0.95, None
     for title, rows in lines(data, run_id).items():
-        for i, text in enumerate([title, *rows]):
+        wrapped = [
+            part
+            for row in rows
+            for part in textwrap.wrap(row, 110, subsequent_indent="    ") or [""]
+        ]
+        for i, text in enumerate([title, *wrapped]):
             if fig is None or y < 0.05:
                 fig = Figure(figsize=(8.27, 11.69))
                 pages.append(fig)
