@@ -113,7 +113,7 @@ def main() -> None:
                     break
                 except OSError:
                     time.sleep(0.2)
-            record = months[-1].drop(columns=["exited"]).head(1000)
+            record = months[-1].drop(columns=["exited", "snapshot_date"]).head(1000)
             one = json.dumps(
                 {"records": json.loads(record.head(1).to_json(orient="records"))}
             ).encode()

@@ -32,15 +32,34 @@ def reasons(
     top: int = 3,
 ) -> list[list[dict[str, Any]]]:
     """Top risk-raising factors per row of ``X`` (already prepared by ``training.prepare``)."""
+    return risk_and_reasons(pipeline, X, schema, reference, top=top)[1]
+
+
+def risk_and_reasons(
+    pipeline: Pipeline,
+    X: pd.DataFrame,
+    schema: DataSchema,
+    reference: dict[str, Any],
+    *,
+    top: int = 3,
+) -> tuple[np.ndarray, list[list[dict[str, Any]]]]:
+    """Risk and top factors with as few pipeline calls as possible (the API's hot path)."""
     if len(X) == 0:
-        return []
+        return np.empty(0), []
     linear = _linear_parts(pipeline)
-    effects = (
-        _linear_effects(pipeline, X, schema, *linear)
-        if linear
-        else _occlusion(pipeline, X, reference)
-    )
+    if linear:
+        risk = pipeline.predict_proba(X)[:, 1]
+        effects = _linear_effects(pipeline, X, schema, *linear)
+    else:
+        risk, effects = _occlusion(pipeline, X, reference)
+    return risk, _top_factors(effects, X, schema, top)
+
+
+def _top_factors(
+    effects: np.ndarray, X: pd.DataFrame, schema: DataSchema, top: int
+) -> list[list[dict[str, Any]]]:
     names = list(schema.features)
+    values = X.to_numpy(dtype=object)
     out = []
     for i in range(len(X)):
         row = effects[i]
@@ -49,7 +68,7 @@ def reasons(
             [
                 {
                     "feature": names[j],
-                    "value": _plain(X.iloc[i, j]),
+                    "value": _plain(values[i, j]),
                     "effect": round(float(row[j]), 4),
                 }
                 for j in order
@@ -104,14 +123,22 @@ def _belongs(out_name: str, feature: str, categorical: bool) -> bool:
     return name in (feature, f"missingindicator_{feature}")
 
 
-def _occlusion(pipeline: Pipeline, X: pd.DataFrame, reference: dict[str, Any]) -> np.ndarray:
-    base = pipeline.predict_proba(X)[:, 1]
-    effects = np.zeros((len(X), X.shape[1]))
-    for j, col in enumerate(X.columns):
+def _occlusion(
+    pipeline: Pipeline, X: pd.DataFrame, reference: dict[str, Any]
+) -> tuple[np.ndarray, np.ndarray]:
+    """Risk drop when each feature takes its typical value: one stacked predict call."""
+    import pandas as pd
+
+    n, cols = len(X), list(X.columns)
+    blocks = [X]
+    for col in cols:
         swapped = X.copy()
-        swapped[col] = reference.get(col)
-        effects[:, j] = base - pipeline.predict_proba(swapped)[:, 1]
-    return effects
+        swapped[col] = pd.Series([reference.get(col)] * n, index=X.index, dtype=X[col].dtype)
+        blocks.append(swapped)
+    risk = pipeline.predict_proba(pd.concat(blocks, ignore_index=True))[:, 1].reshape(
+        len(cols) + 1, n
+    )
+    return risk[0], (risk[0] - risk[1:]).T
 
 
 def _plain(value: Any) -> Any:

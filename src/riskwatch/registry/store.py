@@ -48,6 +48,17 @@ class LoadedModel:
 
         return self.pipeline.predict_proba(prepare(frame, self.schema))[:, 1]
 
+    def score(
+        self, frame: pd.DataFrame, top: int = 3
+    ) -> tuple[np.ndarray, list[list[dict[str, Any]]]]:
+        """Risk and top factors per row in one pass (the API's hot path)."""
+        from riskwatch.explain import risk_and_reasons
+        from riskwatch.training import prepare
+
+        return risk_and_reasons(
+            self.pipeline, prepare(frame, self.schema), self.schema, self.reference, top=top
+        )
+
     def reasons(self, frame: pd.DataFrame, top: int = 3) -> list[list[dict[str, Any]]]:
         """The top risk-raising factors per row (see :mod:`riskwatch.explain`)."""
         from riskwatch.explain import reasons

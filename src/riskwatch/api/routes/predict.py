@@ -87,9 +87,10 @@ def score_frame(model: LoadedModel, frame: pd.DataFrame, threshold: float) -> di
     import numpy as np
 
     schema = model.schema
-    features = _typed(frame, schema)
-    risk = model.predict_proba(features)
-    reasons = model.reasons(features, top=3)
+    missing = [c for c in schema.features if c not in frame.columns]
+    if missing:
+        raise HTTPException(422, f"missing column(s) {', '.join(missing)}")
+    risk, reasons = model.score(frame, top=3)
     order = np.argsort(-risk, kind="stable")
     ranks = np.empty(len(risk), dtype=int)
     ranks[order] = np.arange(1, len(risk) + 1)
@@ -108,19 +109,6 @@ def score_frame(model: LoadedModel, frame: pd.DataFrame, threshold: float) -> di
             }
         )
     return {"model_version": model.version, "threshold": threshold, "predictions": out}
-
-
-def _typed(frame: pd.DataFrame, schema: DataSchema) -> pd.DataFrame:
-    import pandas as pd
-
-    cols: dict[str, Any] = {}
-    for col in schema.features:
-        if col in schema.numeric:
-            values = pd.to_numeric(frame[col], errors="coerce")
-            cols[col] = values.astype("float64")
-        else:
-            cols[col] = frame[col].astype("string")
-    return pd.DataFrame(cols, index=frame.index)
 
 
 def _isna(value: Any) -> bool:
