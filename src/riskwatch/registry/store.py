@@ -48,6 +48,14 @@ class LoadedModel:
 
         return self.pipeline.predict_proba(prepare(frame, self.schema))[:, 1]
 
+    def fast_scorer(self) -> Any:
+        """The verified numpy scoring path for this model (None: use :meth:`score`)."""
+        if "_fast" not in self.__dict__:
+            from riskwatch.fastpath import compile_scorer
+
+            self.__dict__["_fast"] = compile_scorer(self.pipeline, self.schema, self.reference)
+        return self.__dict__["_fast"]
+
     def score(
         self, frame: pd.DataFrame, top: int = 3
     ) -> tuple[np.ndarray, list[list[dict[str, Any]]]]:

@@ -75,32 +75,47 @@ def _champion(state: ApiState) -> LoadedModel:
 def score_records(
     model: LoadedModel, rows: list[dict[str, Any]], threshold: float
 ) -> dict[str, Any]:
-    """Score JSON records with the champion."""
+    """Score JSON records with the champion (the numpy fast path when the model allows it)."""
     import pandas as pd
 
-    frame = pd.DataFrame.from_records(rows)
-    return score_frame(model, frame, threshold)
+    fast = model.fast_scorer()
+    if fast is None:
+        return score_frame(model, pd.DataFrame.from_records(rows), threshold)
+    risk, reasons = fast.score(rows, top=3)
+    return _answer(model, [r.get(model.schema.id_column) for r in rows], risk, reasons, threshold)
 
 
 def score_frame(model: LoadedModel, frame: pd.DataFrame, threshold: float) -> dict[str, Any]:
     """Risk, label, rank and factors for each row of ``frame``."""
-    import numpy as np
-
     schema = model.schema
     missing = [c for c in schema.features if c not in frame.columns]
     if missing:
         raise HTTPException(422, f"missing column(s) {', '.join(missing)}")
     risk, reasons = model.score(frame, top=3)
+    ids = (
+        frame[schema.id_column].tolist()
+        if schema.id_column in frame.columns
+        else [None] * len(frame)
+    )
+    return _answer(model, ids, risk, reasons, threshold)
+
+
+def _answer(
+    model: LoadedModel, ids: list[Any], risk: Any, reasons: list[Any], threshold: float
+) -> dict[str, Any]:
+    """The response body: risk, label, rank (1 = highest in this request) and factors."""
+    import numpy as np
+
+    schema = model.schema
     order = np.argsort(-risk, kind="stable")
     ranks = np.empty(len(risk), dtype=int)
     ranks[order] = np.arange(1, len(risk) + 1)
-    ids = frame[schema.id_column] if schema.id_column in frame.columns else None
     out = []
     for i, p in enumerate(risk.tolist()):
         at_risk = p >= threshold
         out.append(
             {
-                "id": None if ids is None or _isna(ids.iloc[i]) else str(ids.iloc[i]),
+                "id": None if _isna(ids[i]) else str(ids[i]),
                 "risk": round(float(p), 6),
                 "label": str(schema.positive_label if at_risk else schema.negative_label),
                 "at_risk": at_risk,
