@@ -44,7 +44,11 @@ def _big_csv(path: Path, n: int, seed: int = 0) -> None:
 
 def _dataset_rows(config: Path) -> tuple[int, int]:
     ws = config.parent / "ws"
+    if not (ws / "metadata.db").exists():  # killed before it created its workspace
+        return 0, 0
     with sqlite3.connect(ws / "metadata.db") as db:
+        if not db.execute("SELECT 1 FROM sqlite_master WHERE name = 'dataset_versions'").fetchall():
+            return 0, 0
         row = db.execute(
             "SELECT rows, parts FROM dataset_versions ORDER BY version DESC LIMIT 1"
         ).fetchone()
