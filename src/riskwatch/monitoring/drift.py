@@ -79,6 +79,12 @@ class DriftResult:
             "settings": self.settings,
         }
 
+    def plot(self) -> Any:
+        """PSI per feature with drifted features highlighted (a matplotlib Figure)."""
+        from riskwatch.reporting.figures import feature_drift
+
+        return feature_drift(self.to_dict()["columns"])
+
     def reasons(self, top: int = 3) -> list[str]:
         """The strongest drifting columns in words."""
         ranked = sorted((c for c in self.columns if c.drifted), key=lambda c: -(c.psi or 0))
