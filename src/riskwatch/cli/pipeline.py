@@ -56,7 +56,7 @@ def run(
     ws = workspace_of(settings)
     if cron:
         _cron_logging(ws.logs)
-    show = None if (json_out or cron or not sys.stdout.isatty()) else _progress
+    show = None if (json_out or cron or not sys.stdout.isatty()) else _Progress()
     with metadata(settings) as db:
         try:
             if dry_run:
@@ -79,8 +79,24 @@ def run(
         _print_result(result)
 
 
-def _progress(message: str) -> None:
-    typer.echo(f"  {message}")
+class _Progress:
+    """In a terminal: a live spinner with elapsed time while a step runs, then its decision."""
+
+    def __init__(self) -> None:
+        from rich.console import Console
+
+        self.console = Console(highlight=False)
+        self.status: Any = None
+
+    def __call__(self, message: str) -> None:
+        if message.endswith(" ..."):
+            self.status = self.console.status(f"  {message}")
+            self.status.start()
+            return
+        if self.status is not None:
+            self.status.stop()
+            self.status = None
+        self.console.print(f"  {message}", markup=False)
 
 
 def _print_result(result: Any) -> None:
