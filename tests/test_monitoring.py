@@ -89,10 +89,19 @@ def test_statistics_are_invariant_to_row_order(seed: int) -> None:
 
 
 def test_result_plot_shows_every_feature() -> None:
-    result = DataDriftCalculator(MonitoringSettings(), SCHEMA).fit(_frame(300, 1)).calculate(_frame(300, 2, shift=3.0))
+    result = (
+        DataDriftCalculator(MonitoringSettings(), SCHEMA)
+        .fit(_frame(300, 1))
+        .calculate(_frame(300, 2, shift=3.0))
+    )
     fig = result.plot()
     bars = fig.axes[0].patches
-    assert len(bars) == 4 and {t.get_text() for t in fig.axes[0].get_yticklabels()} == {"a", "b", "c", "region"}
+    assert len(bars) == 4 and {t.get_text() for t in fig.axes[0].get_yticklabels()} == {
+        "a",
+        "b",
+        "c",
+        "region",
+    }
 
 
 def test_kinds_and_tests_follow_sample_size() -> None:

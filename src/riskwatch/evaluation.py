@@ -11,6 +11,21 @@ from typing import Any
 
 import numpy as np
 
+REPORTED = (
+    "f1",
+    "precision",
+    "recall",
+    "roc_auc",
+    "pr_auc",
+    "brier",
+    "ece",
+    "precision_at_k_fraction",
+    "recall_at_k_fraction",
+    "lift_at_k_fraction",
+    "precision_at_k_count",
+    "lift_at_k_count",
+)  # the metrics reports and model cards show, in this order
+
 
 def top_k(n: int, fraction: float, count: int) -> dict[str, int]:
     """The two call-list sizes: a share of the clients and a fixed number (both at least 1)."""

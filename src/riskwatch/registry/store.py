@@ -292,18 +292,9 @@ def card_markdown(card: dict[str, Any]) -> str:
         "## Performance",
         "",
     ]
-    for key in (
-        "f1",
-        "precision",
-        "recall",
-        "roc_auc",
-        "pr_auc",
-        "brier",
-        "ece",
-        "precision_at_k_fraction",
-        "precision_at_k_count",
-        "lift_at_k_fraction",
-    ):
+    from riskwatch.evaluation import REPORTED
+
+    for key in REPORTED:
         if key in metrics:
             value = metrics[key]
             lines.append(f"- {key}: {'undefined' if value is None else f'{value:.4f}'}")

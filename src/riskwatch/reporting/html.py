@@ -8,23 +8,12 @@ from typing import Any
 
 from matplotlib.figure import Figure
 
+from riskwatch.evaluation import REPORTED
+
 CSS = """body{font-family:system-ui,sans-serif;max-width:60rem;margin:2rem auto;color:#222}
 table{border-collapse:collapse;margin:.5rem 0}td,th{border:1px solid #ccc;padding:.2rem .5rem;text-align:left}
 th{background:#f3f3f3}.drift{color:#b00}.ok{color:#070}img{max-width:100%}"""
-METRICS = (
-    "f1",
-    "precision",
-    "recall",
-    "roc_auc",
-    "pr_auc",
-    "brier",
-    "ece",
-    "precision_at_k_fraction",
-    "recall_at_k_fraction",
-    "lift_at_k_fraction",
-    "precision_at_k_count",
-    "lift_at_k_count",
-)
+METRICS = REPORTED
 
 
 def _e(v: Any) -> str:
