@@ -46,7 +46,7 @@ format: $(VENV)/.dev
 	$(BIN)/ruff format .
 
 bench: $(VENV)/.dev
-	for b in bench/ingest.py bench/train.py bench/diagnostics.py bench/api.py bench/run.py; do $(BIN)/python $$b || exit 1; done
+	for b in bench/ingest.py bench/train.py bench/diagnostics.py bench/api.py bench/run.py bench/drift_demo.py bench/faults.py; do $(BIN)/python $$b || exit 1; done
 
 clean:
 	rm -rf $(VENV) workspace .pytest_cache .mypy_cache .ruff_cache

@@ -109,3 +109,18 @@ def header(title: str, command: str) -> str:
 
 
 PYTHON = sys.executable
+
+# a project on the demo population fed by a drop folder (bench/run.py, bench/api.py)
+DEMO_PROJECT = """[workspace]
+path = "ws"
+[contract]
+id_column = "corporation"
+target_column = "exited"
+positive_label = 1
+snapshot_column = "snapshot_date"
+value_column = "contract_value"
+dedupe = "latest"
+[sources.drop]
+kind = "folder"
+path = "incoming"
+"""

@@ -24,25 +24,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 sys.path.insert(0, str(Path(__file__).parents[1] / "src"))
-from _results import PYTHON, header, write_section
+from _results import DEMO_PROJECT, PYTHON, header, write_section
 
 from riskwatch.demo import DemoSpec, generate, month_batches
 
-CONFIG = """[workspace]
-path = "ws"
-[contract]
-id_column = "corporation"
-target_column = "exited"
-positive_label = 1
-snapshot_column = "snapshot_date"
-value_column = "contract_value"
-dedupe = "latest"
-[sources.drop]
-kind = "folder"
-path = "incoming"
-[api]
-port = {port}
-"""
+CONFIG = DEMO_PROJECT + "[api]\nport = {port}\n"
 KEY = "bench-key"
 
 

@@ -20,26 +20,11 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).parent))
 sys.path.insert(0, str(Path(__file__).parents[1] / "src"))
 
-from _results import PYTHON, Timing, header, run_timed, table, write_section
+from _results import DEMO_PROJECT, PYTHON, Timing, header, run_timed, table, write_section
 
 from riskwatch.demo import DemoSpec, generate, month_batches
 
-CONFIG = """\
-[workspace]
-path = "workspace"
-[contract]
-id_column = "corporation"
-target_column = "exited"
-positive_label = 1
-snapshot_column = "snapshot_date"
-value_column = "contract_value"
-dedupe = "latest"
-[sources.drop]
-kind = "folder"
-path = "incoming"
-[training]
-model = "auto"
-"""
+CONFIG = DEMO_PROJECT + '[training]\nmodel = "auto"\n'
 COURSE = Path(__file__).with_name("course_style.py")
 
 

@@ -20,9 +20,9 @@ sys.path.insert(0, str(Path(__file__).parent))
 sys.path.insert(0, str(Path(__file__).parents[1] / "src"))
 from _results import header, write_section
 
-from riskwatch.config import TrainingSettings
+from riskwatch.config import ContractSettings, TrainingSettings
 from riskwatch.demo import DemoSpec, generate
-from riskwatch.schema import DataSchema
+from riskwatch.schema import resolve_schema
 from riskwatch.training import fit, prepare
 
 
@@ -31,21 +31,6 @@ def main() -> None:
     parser.add_argument("--rows", type=int, nargs="+", default=[10_000, 100_000, 1_000_000])
     parser.add_argument("--runs", type=int, default=3)
     args = parser.parse_args()
-    schema = DataSchema(
-        id_column="corporation",
-        target_column="exited",
-        positive_label=1,
-        negative_label=0,
-        numeric=(
-            "lastmonth_activity",
-            "lastyear_activity",
-            "number_of_employees",
-            "contract_value",
-            "tenure_years",
-            "support_tickets",
-        ),
-        categorical=("industry", "region"),
-    )
     lines = [
         header("Training and batch prediction", "python bench/train.py " + " ".join(sys.argv[1:])),
         "| rows | step | median s | runs |",
@@ -54,6 +39,16 @@ def main() -> None:
     biggest = max(args.rows)
     months = max(1, -(-biggest // 10_000))
     pool = generate(DemoSpec(clients=min(biggest, 10_000), months=months, seed=3))
+    contract = ContractSettings(
+        id_column="corporation",
+        target_column="exited",
+        positive_label=1,
+        snapshot_column="snapshot_date",
+        value_column="contract_value",
+    )
+    schema = resolve_schema(
+        contract, pool
+    )  # features and their kinds come from the data, as in riskwatch
     for n in args.rows:
         data = pool.sample(n=n, replace=n > len(pool), random_state=0).reset_index(drop=True)
         y = data["exited"].astype(int).to_numpy()

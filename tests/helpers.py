@@ -6,6 +6,8 @@ import json
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -96,3 +98,47 @@ def course_sections(incoming: str = "incoming") -> dict[str, dict[str, Any]]:
         "training": {"model": "course", "calibration": "none"},
         "scoring": {"primary_metric": "f1"},
     }
+
+
+HEAVY_MODULES = frozenset({"pandas", "sklearn", "scipy", "matplotlib", "pyarrow", "sqlalchemy"})
+
+
+def imported_modules(config: Path, *args: str) -> tuple[subprocess.CompletedProcess[str], set[str]]:
+    """Run the CLI in a subprocess; return its result and the top-level modules it imported."""
+    code = (
+        "import sys, runpy\n"
+        "sys.argv = ['riskwatch', *sys.argv[1:]]\n"
+        "try:\n    runpy.run_module('riskwatch', run_name='__main__')\n"
+        "finally:\n    print('MODULES=' + ','.join(sorted({m.split('.')[0] for m in sys.modules})),"
+        " file=sys.stderr)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code, "--config", str(config), *args],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+    )
+    line = next(x for x in done.stderr.splitlines() if x.startswith("MODULES="))
+    return done, set(line.removeprefix("MODULES=").split(","))
+
+
+@contextmanager
+def hold_lock(workspace: Path) -> Iterator[int]:
+    """Hold the workspace lock in another process for the block; yields that process's pid."""
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import time\nfrom pathlib import Path\nfrom riskwatch.storage.workspace import Workspace\n"
+            f"with Workspace(Path({str(workspace)!r})).lock():\n    print('locked', flush=True)\n    time.sleep(60)\n",
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "locked"
+        yield holder.pid
+    finally:
+        holder.kill()
+        holder.wait()

@@ -146,6 +146,22 @@ def test_results_endpoints(client: TestClient) -> None:
     assert "riskwatch_requests_total" in client.get("/metrics", headers=KEY).text
 
 
+def test_rows_per_request_limit_comes_from_config(demo_project: Path) -> None:
+    settings = load_settings(demo_project, env={"RISKWATCH_API_KEY": "test-key"})
+    small = TestClient(
+        create_app(
+            settings.model_copy(
+                update={"api": settings.api.model_copy(update={"max_rows_per_request": 2})}
+            )
+        )
+    )
+    names = _features(small)
+    rec = {k: v for k, v in _record().items() if k in names}
+    assert small.post("/prediction", json={"records": [rec, rec]}, headers=KEY).status_code == 200
+    r = small.post("/prediction", json={"records": [rec, rec, rec]}, headers=KEY)
+    assert r.status_code == 422 and "records" in r.json()["detail"]
+
+
 def test_request_size_limit(client: TestClient) -> None:
     r = client.post(
         "/prediction", content=b"x" * 6_000_000, headers={**KEY, "content-type": "application/json"}

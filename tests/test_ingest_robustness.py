@@ -17,7 +17,14 @@ from hypothesis import strategies as st
 
 from riskwatch.ingestion import dedupe, split_conflicts, validate
 from riskwatch.schema import DataSchema
-from tests.helpers import course_contract, run_cli, write_config
+from tests.helpers import (
+    HEAVY_MODULES,
+    course_contract,
+    hold_lock,
+    imported_modules,
+    run_cli,
+    write_config,
+)
 
 SCHEMA = DataSchema(
     id_column="corporation",
@@ -144,51 +151,22 @@ def test_recorded_counts_add_up(tmp_path_factory, n_good: int, n_bad: int, n_dup
 
 
 def test_check_does_not_import_heavy_modules(course_project: Path) -> None:
-    code = (
-        "import sys, runpy\nsys.argv = ['riskwatch', *sys.argv[1:]]\n"
-        "try:\n    runpy.run_module('riskwatch', run_name='__main__')\n"
-        "finally:\n    print('MODULES=' + ','.join(sorted({m.split('.')[0] for m in sys.modules})), file=sys.stderr)\n"
-    )
-    heavy = {"pandas", "sklearn", "scipy", "matplotlib", "pyarrow", "sqlalchemy"}
     for expect in (1, 0):
-        done = subprocess.run(
-            [sys.executable, "-c", code, "--config", str(course_project), "ingest", "--check"],
-            capture_output=True,
-            text=True,
-            check=False,
-        )
+        done, mods = imported_modules(course_project, "ingest", "--check")
         assert done.returncode == expect, done.stderr
-        mods = set(
-            next(x for x in done.stderr.splitlines() if x.startswith("MODULES="))[8:].split(",")
-        )
-        assert not mods & heavy, mods & heavy
+        assert not mods & HEAVY_MODULES, mods & HEAVY_MODULES
         (course_project.parent / "incoming" / "new.csv").write_text(
             "corporation,lastmonth_activity,lastyear_activity,number_of_employees,exited\nq,1,2,3,0\n"
         )
 
 
 def test_second_ingestion_exits_with_the_lock_message(course_project: Path) -> None:
-    ws = course_project.parent / "ws"
-    holder = subprocess.Popen(
-        [
-            sys.executable,
-            "-c",
-            "import time\nfrom pathlib import Path\nfrom riskwatch.storage.workspace import Workspace\n"
-            f"with Workspace(Path({str(ws)!r})).lock():\n    print('locked', flush=True)\n    time.sleep(60)\n",
-        ],
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert holder.stdout is not None and holder.stdout.readline().strip() == "locked"
+    with hold_lock(course_project.parent / "ws"):
         (course_project.parent / "incoming" / "x.csv").write_text(
             "corporation,lastmonth_activity,lastyear_activity,number_of_employees,exited\nq,1,2,3,0\n"
         )
         done = run_cli("ingest", config=course_project)
         assert done.returncode == 75 and "another riskwatch process" in done.stderr
         assert len(done.stderr.strip().splitlines()) == 1
-    finally:
-        holder.kill()
-        holder.wait()
     assert run_cli("ingest", config=course_project).returncode == 0
     assert _dataset_rows(course_project) == (1, 1)

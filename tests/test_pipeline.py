@@ -4,42 +4,26 @@ from __future__ import annotations
 
 import json
 import sqlite3
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 from tests.conftest import drop
-from tests.helpers import COURSE, course_contract, run_cli, write_config
-
-HEAVY = ("pandas", "sklearn", "scipy", "matplotlib", "pyarrow", "sqlalchemy")
-
-
-def _imported(config: Path, *args: str) -> tuple[subprocess.CompletedProcess[str], set[str]]:
-    """Run the CLI and report which top-level modules it imported."""
-    code = (
-        "import sys, runpy\n"
-        "sys.argv = ['riskwatch', *sys.argv[1:]]\n"
-        "try:\n    runpy.run_module('riskwatch', run_name='__main__')\n"
-        "finally:\n    print('MODULES=' + ','.join(sorted({m.split('.')[0] for m in sys.modules})),"
-        " file=sys.stderr)\n"
-    )
-    done = subprocess.run(
-        [sys.executable, "-c", code, "--config", str(config), *args],
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=120,
-    )
-    line = next(x for x in done.stderr.splitlines() if x.startswith("MODULES="))
-    return done, set(line.removeprefix("MODULES=").split(","))
+from tests.helpers import (
+    COURSE,
+    HEAVY_MODULES,
+    course_contract,
+    hold_lock,
+    imported_modules,
+    run_cli,
+    write_config,
+)
 
 
 def test_nothing_new_is_recorded_without_heavy_imports(course_project: Path) -> None:
-    done, modules = _imported(course_project, "run")
+    done, modules = imported_modules(course_project, "run")
     assert done.returncode == 0, done.stderr
     assert "no new data" in done.stdout
-    assert not modules & set(HEAVY), modules & set(HEAVY)
+    assert not modules & HEAVY_MODULES, modules & HEAVY_MODULES
     history = json.loads(run_cli("runs", "--json", config=course_project).stdout)
     assert [(r["status"], r["outcome"]) for r in history] == [("nothing_new", "no new data")]
 
@@ -60,32 +44,14 @@ def test_dry_run_changes_nothing(course_project: Path) -> None:
 
 def test_second_run_exits_at_once_while_one_holds_the_lock(course_project: Path) -> None:
     ws = course_project.parent / "ws"
-    holder = subprocess.Popen(
-        [
-            sys.executable,
-            "-c",
-            "import sys, time\nfrom pathlib import Path\nfrom riskwatch.storage.workspace import Workspace\n"
-            f"with Workspace(Path({str(ws)!r})).lock():\n    print('locked', flush=True)\n    time.sleep(60)\n",
-        ],
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert holder.stdout is not None and holder.stdout.readline().strip() == "locked"
+    with hold_lock(ws) as pid:
         started = time.monotonic()
         done = run_cli("run", config=course_project)
         waited = time.monotonic() - started
         assert done.returncode == 75
         lines = done.stderr.strip().splitlines()
-        assert (
-            len(lines) == 1
-            and "another riskwatch process" in lines[0]
-            and str(holder.pid) in lines[0]
-        )
+        assert len(lines) == 1 and "another riskwatch process" in lines[0] and str(pid) in lines[0]
         assert waited < 30  # it did not wait for the holder's 60 s
-    finally:
-        holder.kill()
-        holder.wait()
     # the lock dies with its holder: the next run proceeds
     assert run_cli("run", config=course_project).returncode == 0
 

@@ -152,3 +152,33 @@ def test_reports_never_overwrite_and_render(project: Path, tmp_path: Path) -> No
 
     for page in pages:
         assert np.asarray(mpimg.imread(page)).std() > 0.01  # not blank
+
+
+def test_dependency_answer_is_reused_for_a_day(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from riskwatch.diagnostics import required_packages
+
+    monkeypatch.setenv("RISKWATCH_PACKAGE_INDEX", "http://127.0.0.1:9")
+    cache = tmp_path / "cache" / "dependencies.json"
+    cache.parent.mkdir()
+
+    def write(age_hours: float, complete: bool) -> None:
+        at = (datetime.now(UTC) - timedelta(hours=age_hours)).isoformat()
+        rows = [{"package": p, "latest": "999.0"} for p in required_packages()]
+        cache.write_text(json.dumps({"checked_at": at, "complete": complete, "packages": rows}))
+
+    write(1, True)  # a complete answer from an hour ago: used, the index is not asked
+    rows = dependencies(Workspace(tmp_path), network=True)
+    assert all(r["latest"] == "999.0" and r["outdated"] for r in rows if r["installed"])
+    for age, complete in (
+        (30, True),
+        (1, False),
+    ):  # too old, or partial: asked again (and unreachable)
+        write(age, complete)
+        assert all(
+            r["latest"].startswith("unknown")
+            for r in dependencies(Workspace(tmp_path), network=True)
+        )

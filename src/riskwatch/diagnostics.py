@@ -29,6 +29,7 @@ if TYPE_CHECKING:
 
 INDEX = "https://pypi.org/pypi"
 DEADLINE_S = 2.0
+CACHE_HOURS = 24  # the index is asked at most once a day
 _PIN = re.compile(r"^([A-Za-z0-9_.\-]+)(?:\[[^\]]*\])?==([^\s;\\]+)")
 
 
@@ -94,16 +95,6 @@ def _f(v: Any) -> float | None:
     return None if out != out else out
 
 
-def record_timing(
-    db: Database, step: str, seconds: float, *, run_id: int | None = None, detail: str | None = None
-) -> None:
-    """Record how long a step took (the pipeline records every step itself)."""
-    db.execute(
-        "INSERT INTO step_timings (run_id, step, started_at, duration_s, detail) VALUES (:r, :s, :t, :d, :x)",
-        {"r": run_id, "s": step, "t": now(), "d": seconds, "x": detail},
-    )
-
-
 def timings(db: Database, history: int = 20) -> dict[str, Any]:
     """Latest duration per step, its history and trend (mean of the last 5 vs the 5 before)."""
     out: dict[str, Any] = {}
@@ -165,7 +156,10 @@ def dependencies(
     required = required_packages()
     latest: dict[str, str | None] = dict.fromkeys(required)
     note = "not checked (offline)"
-    if network:
+    cached = _cached_latest(ws, required)
+    if cached is not None:  # asked the index less than a day ago: every run need not ask again
+        latest, note = cached, ""
+    elif network:
         latest, note = _latest_versions(list(required), deadline)
     rows = []
     for name, req in sorted(required.items()):
@@ -186,9 +180,28 @@ def dependencies(
     ws.cache.mkdir(parents=True, exist_ok=True)
     atomic_write_text(
         ws.cache / "dependencies.json",
-        json.dumps({"checked_at": now(), "packages": rows}, indent=1),
+        json.dumps(
+            {"checked_at": now(), "complete": all(v for v in latest.values()), "packages": rows},
+            indent=1,
+        ),
     )
     return rows
+
+
+def _cached_latest(ws: Workspace, required: dict[str, str]) -> dict[str, str | None] | None:
+    """Latest versions from a complete index answer cached less than CACHE_HOURS ago."""
+    from datetime import UTC, datetime, timedelta
+
+    try:
+        cache = json.loads((ws.cache / "dependencies.json").read_text())
+        age = datetime.now(UTC) - datetime.fromisoformat(cache["checked_at"])
+        latest = {r["package"]: r["latest"] for r in cache["packages"]}
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    fresh = age < timedelta(hours=CACHE_HOURS) and cache.get("complete")
+    if not fresh or set(latest) != set(required):
+        return None
+    return dict(latest)
 
 
 def _latest_versions(names: list[str], deadline: float) -> tuple[dict[str, str | None], str]:

@@ -4,7 +4,7 @@ scikit-learn's ColumnTransformer costs milliseconds per call on one row (pandas 
 validation). For the pipelines riskwatch builds (median imputation with missing indicators and
 optional scaling for numbers; constant imputation and one-hot with an infrequent bucket for
 categories; or the course's passthrough) the same arithmetic is a few numpy operations. The
-compiled transform is checked against scikit-learn's own on sample rows when it is built; any
+compiled transform is checked against scikit-learn's own on probe rows when it is built; any
 difference, or any step it does not know, and the caller keeps the scikit-learn path.
 """
 
@@ -16,8 +16,6 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 if TYPE_CHECKING:
-    import pandas as pd
-
     from riskwatch.schema import DataSchema
 
 MISSING = "(missing)"
@@ -155,12 +153,12 @@ def _text(value: Any) -> str | None:
 
 
 def compile_scorer(
-    pipeline: Any, schema: DataSchema, reference: dict[str, Any], sample: pd.DataFrame | None = None
+    pipeline: Any, schema: DataSchema, reference: dict[str, Any]
 ) -> FastScorer | None:
     """A verified fast scorer for ``pipeline``, or None when it cannot be replayed exactly."""
     try:
         scorer = _build(pipeline, schema, reference)
-        if scorer is not None and not _verified(scorer, pipeline, schema, sample):
+        if scorer is not None and not _verified(scorer, pipeline, schema):
             return None
         return scorer
     except Exception:  # an unknown structure: keep scikit-learn's path
@@ -259,26 +257,22 @@ def _inner(model: Any) -> Any:
     )
 
 
-def _verified(
-    scorer: FastScorer, pipeline: Any, schema: DataSchema, sample: pd.DataFrame | None
-) -> bool:
-    """Does the compiled transform equal scikit-learn's on sample rows (with gaps and unknowns)?"""
+def _verified(scorer: FastScorer, pipeline: Any, schema: DataSchema) -> bool:
+    """Does the compiled transform equal scikit-learn's on probe rows?
+
+    The probes are the typical client, the same client with each known category in turn (so every
+    one-hot column is exercised), a client with every value missing, and one with unseen values.
+    """
     import pandas as pd
 
     from riskwatch.training import prepare
 
-    rows: list[dict[str, Any]] = []
-    if sample is not None and len(sample):
-        rows = (
-            sample[list(schema.features)]
-            .head(50)
-            .astype(object)
-            .where(sample[list(schema.features)].head(50).notna(), None)
-            .to_dict(orient="records")
-        )
-    probe: dict[str, Any] = dict.fromkeys(schema.features)
-    odd = {c: ("never-seen" if c in schema.categorical else 1.0) for c in schema.features}
-    rows += [probe, odd]
+    typical = {c: scorer.reference.get(c) for c in schema.features}
+    rows: list[dict[str, Any]] = [typical, dict.fromkeys(schema.features)]
+    rows.append({c: ("never-seen" if c in schema.categorical else 1.0) for c in schema.features})
+    onehot: list[Any] = next((spec for kind, spec in scorer.blocks if kind == "onehot"), [])
+    for column, (lookup, _, _) in zip(scorer.categorical, onehot, strict=False):
+        rows += [{**typical, column: None if value == MISSING else value} for value in lookup]
     num, cat = scorer.arrays(rows)
     fast = scorer.transform(num, cat)
     slow = np.asarray(

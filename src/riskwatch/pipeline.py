@@ -282,10 +282,10 @@ def _decide(
     with steps.step("train") as info:
         trained = registry.train_and_register(settings, ws, db, reason=why)
         info["decision"] = f"trained v{trained.version}"
-        info["outcome"] = _as_dict(trained)
+        info["outcome"] = trained.to_dict()
     with steps.step("deploy") as info:
         decision = registry.deploy(settings, ws, db, trained.version, reason=why, actor="pipeline")
-        detail = _as_dict(decision)
+        detail = decision.to_dict()
         info["decision"] = (
             "promoted" if detail.get("promoted") else "kept champion"
         ) + f": {detail.get('reason', '')}"
@@ -347,10 +347,3 @@ def _top(settings: Settings, ws: Workspace, db: Database, n: int = 5) -> list[di
         return []
     clients = answer.get("clients", []) if isinstance(answer, dict) else answer
     return list(clients)[:n]
-
-
-def _as_dict(obj: Any) -> dict[str, Any]:
-    """A result object as a dict (``to_dict`` or its attributes)."""
-    if hasattr(obj, "to_dict"):
-        return dict(obj.to_dict())
-    return dict(getattr(obj, "__dict__", {}))

@@ -48,7 +48,10 @@ def create_app(settings: Settings) -> FastAPI:
     secured = [Depends(_require_key(settings.api.api_key))]
     app.include_router(health.router)
     app.include_router(health.secured, dependencies=secured)
-    app.include_router(predict.build(state.contract_schema()), dependencies=secured)
+    app.include_router(
+        predict.build(state.contract_schema(), settings.api.max_rows_per_request),
+        dependencies=secured,
+    )
     app.include_router(data.router, dependencies=secured)
     app.include_router(dashboard)  # checks the key itself and offers a login form
     _handlers(app)

@@ -11,8 +11,6 @@ from pydantic import BaseModel, ConfigDict, Field, create_model
 if TYPE_CHECKING:
     from riskwatch.schema import DataSchema
 
-MAX_RECORDS = 10_000
-
 
 class Factor(BaseModel):
     """One feature that pushes a client's risk up."""
@@ -78,10 +76,10 @@ def record_model(schema: DataSchema | None) -> type[BaseModel]:
     )
 
 
-def request_model(record: type[BaseModel]) -> type[BaseModel]:
+def request_model(record: type[BaseModel], max_rows: int) -> type[BaseModel]:
     """The body of ``POST /prediction``: ``{"records": [...]}``."""
     return create_model(
         "PredictionRequest",
         __config__=ConfigDict(extra="forbid"),
-        records=(list[record], Field(..., min_length=1, max_length=MAX_RECORDS)),  # type: ignore[valid-type]
+        records=(list[record], Field(..., min_length=1, max_length=max_rows)),  # type: ignore[valid-type]
     )

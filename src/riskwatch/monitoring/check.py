@@ -89,6 +89,7 @@ def _check(
 ) -> DriftCheck:
     import numpy as np
 
+    from riskwatch.evaluation import compute_metrics
     from riskwatch.monitoring.drift import DataDriftCalculator, PredictionDriftCalculator
     from riskwatch.monitoring.performance import (
         PerformanceDriftCalculator,
@@ -138,13 +139,14 @@ def _check(
         outcome = perf.calculate(y, scores[has_label])
         result["performance"] = outcome.to_dict()
         if not (~has_label).any():
-            result["estimate_vs_realised"] = compare_estimate(
-                estimate,
-                {
-                    "precision_at_k_fraction": _realised_topk(y, scores, sc.top_k_fraction),
-                    "roc_auc": _auc(y, scores),
-                },
+            realised = compute_metrics(
+                y,
+                scores,
+                threshold=model.threshold,
+                top_k_fraction=sc.top_k_fraction,
+                top_k_count=sc.top_k_count,
             )
+            result["estimate_vs_realised"] = compare_estimate(estimate, realised)
         reasons.append(outcome.reason())
         if outcome.drifted:
             verdict, retrain = "drift", True
@@ -208,21 +210,6 @@ def _top_k_change(
         return None
     before = set(json.loads(prev))
     return len(before & set(top)) / max(len(before), 1)
-
-
-def _realised_topk(y: Any, scores: Any, fraction: float) -> float:
-    import math
-
-    import numpy as np
-
-    k = max(1, math.ceil(len(y) * fraction))
-    return float(np.asarray(y)[np.argsort(-np.asarray(scores), kind="stable")[:k]].mean())
-
-
-def _auc(y: Any, scores: Any) -> float | None:
-    from sklearn.metrics import roc_auc_score
-
-    return float(roc_auc_score(y, scores)) if 0 < int(y.sum()) < len(y) else None
 
 
 def latest_check(db: Database) -> dict[str, Any] | None:

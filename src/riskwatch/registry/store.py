@@ -99,10 +99,15 @@ def register(
     eval_set: str,
     extra_files: dict[str, bytes] | None = None,
 ) -> int:
-    """Write the artifact and card, then allocate the version and record it in one transaction."""
+    """Write the artifact and card, then allocate the version and record it in one transaction.
+
+    Call while holding the workspace lock (staging folders of killed runs are removed here).
+    """
     import joblib
 
     ws.models.mkdir(parents=True, exist_ok=True)
+    for stale in ws.models.glob(".staging-*"):  # left by a killed run; the caller holds the lock
+        shutil.rmtree(stale, ignore_errors=True)
     staging = ws.models / f".staging-{uuid.uuid4().hex}"
     staging.mkdir()
     try:

@@ -8,7 +8,6 @@ holds no raw data beyond the call list's top rows.
 from __future__ import annotations
 
 import base64
-import html
 import io
 import os
 import uuid
@@ -134,7 +133,3 @@ def _final_name(root: Path) -> Path:
     while (root / f"{stamp}-{n}").exists():
         n += 1
     return root / f"{stamp}-{n}"
-
-
-def esc(value: Any) -> str:
-    return html.escape(str(value))

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 from fastapi import APIRouter, File, Request, UploadFile
 from starlette.exceptions import HTTPException
 
-from riskwatch.api.schemas import MAX_RECORDS, PredictionResponse, record_model, request_model
+from riskwatch.api.schemas import PredictionResponse, record_model, request_model
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -21,11 +21,11 @@ if TYPE_CHECKING:
     from riskwatch.schema import DataSchema
 
 
-def build(schema: DataSchema | None) -> APIRouter:
+def build(schema: DataSchema | None, max_rows: int) -> APIRouter:
     """The prediction routes with a request schema from the data contract."""
     router = APIRouter(tags=["prediction"])
     Record = record_model(schema)
-    Body = request_model(Record)
+    Body = request_model(Record, max_rows)
 
     def prediction(body: Any, request: Request) -> dict[str, Any]:
         """Score clients sent as JSON records: risk, label, rank and top factors per client."""
@@ -54,8 +54,8 @@ def build(schema: DataSchema | None) -> APIRouter:
             raise HTTPException(
                 422, f"file: not a readable CSV ({str(exc).splitlines()[0]})"
             ) from None
-        if len(frame) > MAX_RECORDS:
-            raise HTTPException(413, f"file: more than {MAX_RECORDS} rows")
+        if len(frame) > max_rows:
+            raise HTTPException(413, f"file: more than {max_rows} rows (api.max_rows_per_request)")
         missing = [c for c in model.schema.features if c not in frame.columns]
         if missing or frame.empty:
             detail = f"file: missing column(s) {', '.join(missing)}" if missing else "file: no rows"
