@@ -46,6 +46,13 @@ def test_dashboard_shows_call_list_and_charts(browser, live_server: str, tmp_pat
     assert "API key" in browser.page_source  # a key is configured: the page asks for it
     browser.find_element(By.NAME, "key").send_keys("test-key")
     browser.find_element(By.TAG_NAME, "button").click()
+    from selenium.webdriver.support import expected_conditions
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    # the form posts and redirects: wait for the dashboard page before reading it
+    WebDriverWait(browser, 30).until(
+        expected_conditions.presence_of_element_located((By.ID, "calllist"))
+    )
     rows = browser.find_elements(By.CSS_SELECTOR, "#calllist tr")
     assert len(rows) > 10  # header + clients
     first = [c.text for c in rows[1].find_elements(By.TAG_NAME, "td")]
