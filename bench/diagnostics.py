@@ -52,7 +52,7 @@ def main() -> None:
                 t.peak_mb.append(mb)
         sys.path.insert(0, str(Path(__file__).parents[1] / "src"))
         os.environ["RISKWATCH_PACKAGE_INDEX"] = "http://127.0.0.1:9"
-        from riskwatch.diagnostics import dependencies
+        from riskwatch.monitoring.diagnostics import dependencies
         from riskwatch.storage.workspace import Workspace
 
         dep_times = []

@@ -19,11 +19,12 @@ sys.path.insert(0, str(Path(__file__).parent))
 sys.path.insert(0, str(Path(__file__).parents[1] / "src"))
 from _results import DEMO_PROJECT, header, write_section
 
-from riskwatch import intake, registry
 from riskwatch.config import load_settings
+from riskwatch.context import RunContext
 from riskwatch.demo import DemoSpec, generate, month_batches
+from riskwatch.ingest import job
 from riskwatch.monitoring.check import check_batch
-from riskwatch.storage.datasets import get_version, load_dataset
+from riskwatch.registry import lifecycle
 from riskwatch.storage.metadata import open_metadata
 from riskwatch.storage.workspace import Workspace
 
@@ -48,19 +49,19 @@ def main() -> None:
             DEMO_PROJECT + '[training]\nmodel = "gradient_boosting"\n'
         )
         s = load_settings(root / "riskwatch.toml")
-        ws, db = Workspace(s.workspace_path).ensure(), open_metadata(s.metadata_url)
+        ws = Workspace(s.workspace_path).ensure()
+        ctx = RunContext(s, open_metadata(s.metadata_url), ws)
         for i in range(4):
             months[i].to_csv(root / "incoming" / f"m{i + 1}.csv", index=False)
-        intake.ingest(s, ws, db)
-        registry.deploy(s, ws, db, registry.train_and_register(s, ws, db).version)
-        champion = registry.load_champion(s, db, ws)
+        job.ingest(ctx)
+        lifecycle.deploy(ctx, lifecycle.train_and_register(ctx).version)
+        champion = ctx.champion()
         for i in range(4, 9):
             months[i].to_csv(root / "incoming" / f"m{i + 1}.csv", index=False)
-            rep = intake.ingest(s, ws, db)
-            new, old = get_version(db, rep.dataset_version), get_version(db, rep.previous_version)
-            batch = load_dataset(ws, new, parts=tuple(p for p in new.parts if p not in old.parts))
+            rep = job.ingest(ctx)
+            batch = ctx.new_rows(rep.previous_version).frame
             out = check_batch(
-                s, ws, db, batch=batch, batch_name=f"month {i + 1}", model=champion
+                ctx, batch=batch, batch_name=f"month {i + 1}", model=champion
             ).to_dict()
             perf, cal = out["performance"], out["calibration"]
             gap = out["estimate_vs_realised"]["precision_at_k_fraction"]

@@ -22,8 +22,8 @@ from _results import header, write_section
 
 from riskwatch.config import ContractSettings, TrainingSettings
 from riskwatch.demo import DemoSpec, generate
+from riskwatch.model.training import fit
 from riskwatch.schema import resolve_schema
-from riskwatch.training import fit, prepare
 
 
 def main() -> None:
@@ -75,7 +75,7 @@ def main() -> None:
             times = []
             for _ in range(args.runs):
                 t0 = time.perf_counter()
-                models[kind].pipeline.predict_proba(prepare(data, schema))
+                models[kind].pipeline.predict_proba(data)
                 times.append(time.perf_counter() - t0)
             lines.append(
                 f"| {n:,} | predict ({kind}) | {statistics.median(times):.2f} | {len(times)} |"

@@ -9,7 +9,10 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from riskwatch.context import RunContext
 
 FIXTURES = Path(__file__).parent / "fixtures"
 COURSE = FIXTURES / "course"
@@ -57,6 +60,18 @@ def course_contract(**extra: Any) -> dict[str, Any]:
         "dedupe": "identical",
         **extra,
     }
+
+
+def open_context(config: Path) -> RunContext:
+    """A run context on a config's workspace and metadata database (in this process)."""
+    from riskwatch.config import load_settings
+    from riskwatch.context import RunContext
+    from riskwatch.storage.metadata import open_metadata
+    from riskwatch.storage.workspace import Workspace
+
+    settings = load_settings(config)
+    ws = Workspace(settings.workspace_path).ensure()
+    return RunContext(settings, open_metadata(settings.metadata_url), ws)
 
 
 def run_cli(

@@ -9,12 +9,10 @@ import pytest
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import f1_score
 
-from riskwatch import intake, registry
-from riskwatch.config import load_settings
-from riskwatch.storage.metadata import open_metadata
-from riskwatch.storage.workspace import Workspace
+from riskwatch.ingest import job
+from riskwatch.registry import lifecycle
 from tests.conftest import drop
-from tests.helpers import COURSE, course_sections, write_config
+from tests.helpers import COURSE, course_sections, open_context, write_config
 
 FEATURES = ["lastmonth_activity", "lastyear_activity", "number_of_employees"]
 FILES = {
@@ -34,15 +32,12 @@ def test_course_preset_f1(tmp_path: Path, name: str) -> None:
     (tmp_path / "incoming").mkdir()
     config = write_config(tmp_path, course_sections())
     drop(config, *sorted((COURSE / "practicedata").glob("*.csv")))
-    settings = load_settings(config)
-    ws, db = Workspace(settings.workspace_path).ensure(), open_metadata(settings.metadata_url)
-    assert intake.ingest(settings, ws, db).accepted == 26
-    model = registry.load_version(
-        settings, db, ws, registry.train_and_register(settings, ws, db).version
-    )
+    ctx = open_context(config)
+    assert job.ingest(ctx).accepted == 26
+    model = ctx.model(lifecycle.train_and_register(ctx).version)
     files, expected = FILES[name]
     data = _read(files)
-    ours = f1_score(data["exited"], (model.predict_proba(data) >= 0.5).astype(int))
+    ours = f1_score(data["exited"], (model.risk(data) >= 0.5).astype(int))
     train = _read(sorted((COURSE / "practicedata").glob("*.csv")))
     plain = LogisticRegression(C=1.0, random_state=0, solver="liblinear").fit(
         train[FEATURES], train["exited"]

@@ -7,10 +7,9 @@ import pandas as pd
 import pytest
 
 from riskwatch.config import TrainingSettings
-from riskwatch.explain import remember_means, risk_and_reasons
-from riskwatch.fastpath import compile_scorer
+from riskwatch.model.scoring import LoadedModel, compile_scorer
+from riskwatch.model.training import fit
 from riskwatch.schema import DataSchema
-from riskwatch.training import fit, prepare
 
 SCHEMA = DataSchema(
     id_column="id",
@@ -50,9 +49,8 @@ def test_fast_path_matches_the_pipeline(kind: str) -> None:
     if kind == "course":
         train = train.fillna({"a": 0.0})
     fitted = fit(train, train["y"].to_numpy(), schema, TrainingSettings(model=kind))
-    if kind != "gradient_boosting":
-        remember_means(fitted.pipeline, prepare(train, schema))
-    fast = compile_scorer(fitted.pipeline, schema, fitted.reference)
+    model = LoadedModel(1, fitted.pipeline, schema, {}, 0.5, fitted.baseline)
+    fast = compile_scorer(model)
     assert fast is not None
     test = _data(300, 1)
     if kind == "course":
@@ -61,9 +59,8 @@ def test_fast_path_matches_the_pipeline(kind: str) -> None:
     test.loc[1, "k"] = None
     records = test.astype(object).where(test.notna(), None).to_dict(orient="records")
     risk_fast, why_fast = fast.score(records)
-    risk_slow, why_slow = risk_and_reasons(
-        fitted.pipeline, prepare(test, schema), schema, fitted.reference
-    )
+    risk_slow, why_slow = model.risk_and_factors(test)
+    np.testing.assert_allclose(risk_slow, model.risk(test), rtol=1e-12)
     np.testing.assert_allclose(risk_fast, risk_slow, rtol=1e-9, atol=1e-12)
     assert [[f["feature"] for f in r] for r in why_fast] == [
         [f["feature"] for f in r] for r in why_slow
@@ -76,4 +73,4 @@ def test_unknown_structure_falls_back() -> None:
     from sklearn.preprocessing import StandardScaler
 
     pipe = Pipeline([("prep", StandardScaler()), ("model", LogisticRegression())])
-    assert compile_scorer(pipe, SCHEMA, {}) is None
+    assert compile_scorer(LoadedModel(1, pipe, SCHEMA, {}, 0.5, {})) is None

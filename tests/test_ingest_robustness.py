@@ -15,7 +15,7 @@ import pandas as pd
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from riskwatch.ingestion import dedupe, split_conflicts, validate
+from riskwatch.ingest.rules import dedupe, split_conflicts, validate
 from riskwatch.schema import DataSchema
 from tests.helpers import (
     HEAVY_MODULES,

@@ -183,14 +183,11 @@ def test_calibration_drift() -> None:
 @pytest.mark.slow
 def test_demo_drift_is_flagged_at_the_injected_month_and_not_before(tmp_path: Path) -> None:
     """10,000 demo clients, drift from month 7: months 5-6 pass, 7-8 are flagged; CBPE within 0.05."""
-    from riskwatch import intake, registry
-    from riskwatch.config import load_settings
     from riskwatch.demo import DemoSpec, generate, month_batches
+    from riskwatch.ingest import job
     from riskwatch.monitoring.check import check_batch
-    from riskwatch.storage.datasets import get_version, load_dataset
-    from riskwatch.storage.metadata import open_metadata
-    from riskwatch.storage.workspace import Workspace
-    from tests.helpers import demo_contract, write_config
+    from riskwatch.registry import lifecycle
+    from tests.helpers import demo_contract, open_context, write_config
 
     (tmp_path / "in").mkdir()
     cfg = write_config(
@@ -203,24 +200,22 @@ def test_demo_drift_is_flagged_at_the_injected_month_and_not_before(tmp_path: Pa
         },
     )
     months = month_batches(generate(DemoSpec(clients=10_000, months=8, drift_month=7, seed=0)))
-    s = load_settings(cfg)
-    ws, db = Workspace(s.workspace_path).ensure(), open_metadata(s.metadata_url)
+    ctx = open_context(cfg)
     for i in range(4):
         months[i].to_csv(tmp_path / "in" / f"m{i + 1}.csv", index=False)
-    intake.ingest(s, ws, db)
-    registry.deploy(s, ws, db, registry.train_and_register(s, ws, db).version)
-    champion = registry.load_champion(s, db, ws)
+    job.ingest(ctx)
+    lifecycle.deploy(ctx, lifecycle.train_and_register(ctx).version)
+    champion = ctx.champion()
     assert champion is not None
     verdicts, gaps = {}, []
     for i in range(4, 8):
         months[i].to_csv(tmp_path / "in" / f"m{i + 1}.csv", index=False)
-        rep = intake.ingest(s, ws, db)
-        new_v, old_v = get_version(db, rep.dataset_version), get_version(db, rep.previous_version)
-        batch = load_dataset(ws, new_v, parts=tuple(p for p in new_v.parts if p not in old_v.parts))
-        check = check_batch(s, ws, db, batch=batch, batch_name=f"month {i + 1}", model=champion)
+        rep = job.ingest(ctx)
+        batch = ctx.new_rows(rep.previous_version).frame
+        check = check_batch(ctx, batch=batch, batch_name=f"month {i + 1}", model=champion)
         verdicts[i + 1] = check.verdict
         if i + 1 < 7:
-            scores = champion.predict_proba(batch)
+            scores = champion.risk(batch)
             k = math.ceil(len(batch) * 0.1)
             realised = (
                 batch["exited"]

@@ -13,13 +13,16 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from riskwatch import intake, registry
 from riskwatch.config import load_settings
+from riskwatch.context import RunContext
 from riskwatch.errors import ModelError, NotFound
-from riskwatch.evaluation import compute_metrics
-from riskwatch.storage.metadata import open_metadata
-from riskwatch.storage.workspace import Workspace
-from tests.helpers import run_cli, write_config
+from riskwatch.ingest import job
+from riskwatch.model.metrics import compute_metrics
+from riskwatch.registry import lifecycle
+from riskwatch.registry.artifacts import load_model
+from riskwatch.registry.evalsets import training_rows
+from riskwatch.storage import models as store
+from tests.helpers import open_context, run_cli, write_config
 
 
 def _clients(
@@ -68,21 +71,17 @@ def _project(tmp_path: Path, frame: pd.DataFrame, **sections: dict[str, object])
             **sections,
         },
     )
-    settings = load_settings(cfg)
-    ws = Workspace(settings.workspace_path).ensure()
-    db = open_metadata(settings.metadata_url)
-    report = intake.ingest(settings, ws, db)
+    ctx = open_context(cfg)
+    report = job.ingest(ctx)
     assert report.accepted == len(frame)
-    return settings, ws, db, cfg
+    return ctx, cfg
 
 
 @pytest.mark.parametrize("kind", ["logistic", "gradient_boosting", "auto"])
 def test_each_model_kind_trains_calibrated_and_records_lineage(tmp_path: Path, kind: str) -> None:
-    settings, ws, db, _ = _project(
-        tmp_path, _clients(1500), training={"model": kind, "time_budget_seconds": 60}
-    )
-    out = registry.train_and_register(settings, ws, db, reason="test")
-    model = registry.load_version(settings, db, ws, out.version)
+    ctx, _ = _project(tmp_path, _clients(1500), training={"model": kind, "time_budget_seconds": 60})
+    out = lifecycle.train_and_register(ctx, reason="test")
+    model = load_model(ctx.settings, ctx.ws, ctx.db, out.version)
     card = model.card
     assert card["dataset_version"] == 1 and len(card["dataset_fingerprint"]) == 64
     assert card["calibration"]["method"] == "sigmoid" and card["packages"]["scikit-learn"]
@@ -93,15 +92,16 @@ def test_each_model_kind_trains_calibrated_and_records_lineage(tmp_path: Path, k
             and "highest cross-validated" in card["selection"]["why"]
         )
     assert 0.6 < out.metrics["roc_auc"] <= 1.0
-    # the stored hold-out is used again for later scores: same rows, same metric
-    again = registry.score_model(settings, ws, db, out.version)
+    # the stored hold-out is used again for later scores (a new run): same rows, same metric
+    fresh = RunContext(ctx.settings, ctx.db, ctx.ws)
+    again = lifecycle.score_model(fresh, out.version)
     assert again["rows"] == out.metrics["rows"] and again["roc_auc"] == pytest.approx(
         out.metrics["roc_auc"]
     )
-    train_rows = len(registry.training_frame(settings, ws, db, out.version))
+    train_rows = len(training_rows(fresh, out.version))
     assert train_rows + again["rows"] == 1500
     assert (
-        (ws.models / f"v{out.version}" / "card.md")
+        (ctx.ws.models / f"v{out.version}" / "card.md")
         .read_text()
         .startswith(f"# Model v{out.version}")
     )
@@ -111,26 +111,26 @@ def test_each_model_kind_trains_calibrated_and_records_lineage(tmp_path: Path, k
 def test_string_labels_categorical_and_missing_values(
     tmp_path: Path, labels: tuple[str, str]
 ) -> None:
-    settings, ws, db, _ = _project(
+    ctx, _ = _project(
         tmp_path, _clients(800, labels=labels, missing=0.2), training={"model": "logistic"}
     )
-    out = registry.train_and_register(settings, ws, db)
-    model = registry.load_version(settings, db, ws, out.version)
+    out = lifecycle.train_and_register(ctx)
+    model = load_model(ctx.settings, ctx.ws, ctx.db, out.version)
     assert "industry" in model.schema.categorical
     probe = pd.DataFrame(
         {"activity": [np.nan, 10.0], "tickets": [1.0, 9.0], "industry": ["never-seen", None]}
     )
-    risk = model.predict_proba(probe)
+    risk = model.risk(probe)
     assert risk.shape == (2,) and np.all((risk > 0) & (risk < 1))
-    reasons = model.reasons(probe)
+    reasons = model.factors(probe)
     assert any(f["feature"] == "tickets" for f in reasons[1])
 
 
 def test_tiny_data_adapts(tmp_path: Path) -> None:
     frame = _clients(26, seed=3)
     frame.loc[:3, "status"] = 1
-    settings, ws, db, _ = _project(tmp_path, frame, training={"model": "auto"})
-    out = registry.train_and_register(settings, ws, db)
+    ctx, _ = _project(tmp_path, frame, training={"model": "auto"})
+    out = lifecycle.train_and_register(ctx)
     assert out.version == 1
 
 
@@ -145,25 +145,25 @@ def test_undefined_metrics_are_reported_not_faked() -> None:
 
 
 def test_tampered_artifact_is_refused_and_champion_keeps_serving(tmp_path: Path) -> None:
-    settings, ws, db, _ = _project(tmp_path, _clients(600), training={"model": "logistic"})
-    v1 = registry.train_and_register(settings, ws, db).version
-    registry.deploy(settings, ws, db, v1)
-    v2 = registry.train_and_register(settings, ws, db).version
-    artifact = ws.models / f"v{v2}" / "model.joblib"
+    ctx, _ = _project(tmp_path, _clients(600), training={"model": "logistic"})
+    v1 = lifecycle.train_and_register(ctx).version
+    lifecycle.deploy(ctx, v1)
+    v2 = lifecycle.train_and_register(ctx).version
+    artifact = ctx.ws.models / f"v{v2}" / "model.joblib"
     data = bytearray(artifact.read_bytes())
     data[len(data) // 2] ^= 0xFF
     artifact.write_bytes(bytes(data))
     with pytest.raises(ModelError, match="sha256"):
-        registry.load_version(settings, db, ws, v2)
-    with pytest.raises(ModelError):
-        registry.deploy(settings, ws, db, v2)
-    assert registry.load_champion(settings, db, ws).version == v1  # type: ignore[union-attr]
+        load_model(ctx.settings, ctx.ws, ctx.db, v2)
+    with pytest.raises(ModelError):  # a new run loads (and verifies) it before the gate
+        lifecycle.deploy(RunContext(ctx.settings, ctx.db, ctx.ws), v2)
+    assert RunContext(ctx.settings, ctx.db, ctx.ws).champion().version == v1  # type: ignore[union-attr]
 
 
 def test_gate_keeps_a_worse_challenger_out_and_rollback(tmp_path: Path) -> None:
-    settings, ws, db, _cfg = _project(tmp_path, _clients(1500), training={"model": "logistic"})
-    good = registry.train_and_register(settings, ws, db).version
-    assert registry.deploy(settings, ws, db, good).promoted
+    ctx, _cfg = _project(tmp_path, _clients(1500), training={"model": "logistic"})
+    good = lifecycle.train_and_register(ctx).version
+    assert lifecycle.deploy(ctx, good).promoted
     # a weaker challenger on the same data: the course preset ignores the categorical industry
     weak_settings = load_settings(
         write_config(
@@ -177,33 +177,33 @@ def test_gate_keeps_a_worse_challenger_out_and_rollback(tmp_path: Path) -> None:
             name="weak.toml",
         )
     )
-    weak = registry.train_and_register(weak_settings, ws, db).version
-    decision = registry.deploy(settings, ws, db, weak)
+    weak = lifecycle.train_and_register(RunContext(weak_settings, ctx.db, ctx.ws)).version
+    decision = lifecycle.deploy(ctx, weak)
     assert not decision.promoted and decision.candidate_score < decision.champion_score  # type: ignore[operator]
-    assert registry.champion_version(db) == good
-    rows = db.execute("SELECT decision, candidate, champion FROM deployments ORDER BY id")
+    assert store.champion_version(ctx.db) == good
+    rows = ctx.db.execute("SELECT decision, candidate, champion FROM deployments ORDER BY id")
     assert rows[-1] == ("rejected", weak, good)
     with pytest.raises(Exception, match="reason"):
-        registry.deploy(settings, ws, db, weak, force=True)
-    forced = registry.deploy(settings, ws, db, weak, force=True, reason="testing the override")
-    assert forced.promoted and forced.forced and registry.champion_version(db) == weak
-    assert registry.rollback(settings, ws, db, reason="bad idea") == good
-    assert registry.champion_version(db) == good
-    history = registry.alias_history(db, "champion")
+        lifecycle.deploy(ctx, weak, force=True)
+    forced = lifecycle.deploy(ctx, weak, force=True, reason="testing the override")
+    assert forced.promoted and forced.forced and store.champion_version(ctx.db) == weak
+    assert lifecycle.rollback(ctx, reason="bad idea") == good
+    assert store.champion_version(ctx.db) == good
+    history = store.alias_history(ctx.db, "champion")
     assert [h["version"] for h in history] == [good, weak, good]
-    assert registry.champion_at(db, history[1]["at"]) == weak
+    assert store.champion_at(ctx.db, history[1]["at"]) == weak
 
 
 def test_rollback_without_previous_is_a_clear_error(tmp_path: Path) -> None:
-    settings, ws, db, _ = _project(tmp_path, _clients(300), training={"model": "logistic"})
+    ctx, _ = _project(tmp_path, _clients(300), training={"model": "logistic"})
     with pytest.raises(NotFound, match="previous"):
-        registry.rollback(settings, ws, db)
+        lifecycle.rollback(ctx, reason="test")
 
 
 def test_kill_during_deploy_leaves_a_loadable_champion(tmp_path: Path) -> None:
-    settings, ws, db, cfg = _project(tmp_path, _clients(1500), training={"model": "logistic"})
-    first = registry.train_and_register(settings, ws, db).version
-    registry.deploy(settings, ws, db, first)
+    ctx, cfg = _project(tmp_path, _clients(1500), training={"model": "logistic"})
+    first = lifecycle.train_and_register(ctx).version
+    lifecycle.deploy(ctx, first)
     for delay in (0.3, 0.8, 1.3, 1.8, 2.5):
         proc = subprocess.Popen(
             [sys.executable, "-m", "riskwatch", "--config", str(cfg), "train"],
@@ -231,20 +231,20 @@ def test_kill_during_deploy_leaves_a_loadable_champion(tmp_path: Path) -> None:
         time.sleep(delay)
         proc.send_signal(signal.SIGKILL)
         proc.wait()
-        fresh = open_metadata(settings.metadata_url)
-        champion = registry.load_champion(settings, fresh, ws)
-        assert champion is not None and champion.predict_proba(
-            _clients(5).drop(columns="status")
-        ).shape == (5,)
-        for row in registry.list_models(fresh):
-            registry.load_version(settings, fresh, ws, row["version"])
+        fresh = open_context(cfg)
+        champion = fresh.champion()
+        assert champion is not None and champion.risk(_clients(5).drop(columns="status")).shape == (
+            5,
+        )
+        for row in store.model_rows(fresh.db):
+            load_model(fresh.settings, fresh.ws, fresh.db, row["version"])
     # the next completed training clears what killed ones left half-written
     assert run_cli("train", config=cfg).returncode == 0
-    assert not [p for p in ws.models.iterdir() if p.name.startswith(".staging")]
+    assert not [p for p in ctx.ws.models.iterdir() if p.name.startswith(".staging")]
 
 
 def test_model_cli_and_predict_file(tmp_path: Path) -> None:
-    _settings, _ws, _db, cfg = _project(tmp_path, _clients(500), training={"model": "logistic"})
+    _ctx, cfg = _project(tmp_path, _clients(500), training={"model": "logistic"})
     assert run_cli("train", config=cfg).returncode == 0
     assert run_cli("deploy", config=cfg).returncode == 0
     listing = json.loads(run_cli("models", "--json", config=cfg).stdout)

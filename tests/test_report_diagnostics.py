@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from riskwatch.diagnostics import dependencies, missing_data, summary_stats
+from riskwatch.monitoring.diagnostics import dependencies, missing_data, summary_stats
 from riskwatch.reporting import figures as fg
 from riskwatch.schema import DataSchema
 from riskwatch.storage.workspace import Workspace
@@ -159,7 +159,7 @@ def test_dependency_answer_is_reused_for_a_day(
 ) -> None:
     from datetime import UTC, datetime, timedelta
 
-    from riskwatch.diagnostics import required_packages
+    from riskwatch.monitoring.diagnostics import required_packages
 
     monkeypatch.setenv("RISKWATCH_PACKAGE_INDEX", "http://127.0.0.1:9")
     cache = tmp_path / "cache" / "dependencies.json"

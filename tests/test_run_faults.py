@@ -73,10 +73,9 @@ def _state(config: Path) -> dict[str, object]:
 
 def _champion_loads(config: Path) -> None:
     code = (
-        "from riskwatch.config import load_settings\nfrom riskwatch.storage.metadata import open_metadata\n"
-        "from riskwatch.storage.workspace import Workspace\nfrom riskwatch.registry import load_champion\n"
-        f"s = load_settings({str(config)!r})\ndb = open_metadata(s.metadata_url)\n"
-        "m = load_champion(s, db, Workspace(s.workspace_path))\nprint(m.version)\n"
+        "from tests.helpers import open_context\n"
+        f"m = open_context(__import__('pathlib').Path({str(config)!r})).champion()\n"
+        "print(m.version)\n"
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
     assert done.returncode == 0 and done.stdout.strip().isdigit(), done.stderr

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from riskwatch.errors import ConfigError
-from riskwatch.scheduling import next_run, to_schedule
+from riskwatch.pipeline.schedule import next_run, to_schedule
 from tests.helpers import run_cli
 
 CRON_ENV = {"HOME": "/root", "LOGNAME": "root", "PATH": "/usr/bin:/bin", "SHELL": "/bin/sh"}

@@ -10,7 +10,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from riskwatch.sources.sql import append_rows
+from riskwatch.ingest.sources.sql import append_rows
 from tests.helpers import course_contract, run_cli, write_config
 
 

@@ -20,6 +20,9 @@ if TYPE_CHECKING:
     from riskwatch.config import ContractSettings
 
 Label = int | str
+HASH_COLUMN = "_rw_hash"  # the 64-bit content hash of a stored row (dedupe and row keys)
+REASON_COLUMN = "_rw_reason"  # why a quarantined row was refused
+ROW_COLUMN = "_rw_row"  # the 1-based row number of a record in its source unit
 NULL_TOKENS = ("", "NA", "N/A", "NaN", "nan", "null", "NULL", "None", "none", "-")
 _NEGATIVE_DEFAULTS = {"1": "0", "0": "1", "yes": "no", "no": "yes", "true": "false", "y": "n"}
 

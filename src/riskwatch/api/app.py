@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import hmac
+import copy
 import time
 from typing import TYPE_CHECKING, Any
 
@@ -21,8 +21,6 @@ if TYPE_CHECKING:
     from riskwatch.config import Settings
 
 PROBLEM = "application/problem+json"
-KEY_HEADER = "X-API-Key"
-KEY_COOKIE = "riskwatch_key"
 
 
 def problem(status: int, title: str, detail: str, **extra: Any) -> JSONResponse:
@@ -33,8 +31,9 @@ def problem(status: int, title: str, detail: str, **extra: Any) -> JSONResponse:
 
 def create_app(settings: Settings) -> FastAPI:
     """Build the API and dashboard for ``settings`` (no work at import time)."""
+    from riskwatch.api.auth import require_key
     from riskwatch.api.dashboard import router as dashboard
-    from riskwatch.api.routes import data, health, predict
+    from riskwatch.api.routes import health, predict, results
 
     state = ApiState(settings)
     app = FastAPI(
@@ -45,43 +44,39 @@ def create_app(settings: Settings) -> FastAPI:
         debug=False,
     )
     app.state.rw = state
-    secured = [Depends(_require_key(settings.api.api_key))]
+    secured = [Depends(require_key)]
     app.include_router(health.router)
     app.include_router(health.secured, dependencies=secured)
-    app.include_router(
-        predict.build(state.contract_schema(), settings.api.max_rows_per_request),
-        dependencies=secured,
-    )
-    app.include_router(data.router, dependencies=secured)
+    app.include_router(predict.router, dependencies=secured)
+    app.include_router(results.router, dependencies=secured)
     app.include_router(dashboard)  # checks the key itself and offers a login form
     _handlers(app)
-    app.add_middleware(
-        GuardMiddleware,
-        state=state,
-        max_body=settings.api.max_body_bytes,
-    )
+    app.openapi = lambda: openapi_document(app, state)  # type: ignore[method-assign]
+    app.add_middleware(GuardMiddleware, state=state, max_body=settings.api.max_body_bytes)
     return app
 
 
-def key_ok(request: Request, expected: str | None) -> bool:
-    """Does the request carry the API key (header, Bearer token or dashboard cookie)?"""
-    if expected is None:
-        return True
-    bearer = request.headers.get("authorization", "")
-    given = (
-        request.headers.get(KEY_HEADER)
-        or (bearer[7:] if bearer.lower().startswith("bearer ") else "")
-        or request.cookies.get(KEY_COOKIE, "")
+def openapi_document(app: FastAPI, state: ApiState) -> dict[str, Any]:
+    """The OpenAPI document, with ``ClientRecord`` built from the champion being served."""
+    from fastapi.openapi.utils import get_openapi
+
+    base = getattr(app, "_rw_openapi_base", None)
+    if base is None:
+        base = get_openapi(
+            title=app.title, version=app.version, description=app.description, routes=app.routes
+        )
+        app._rw_openapi_base = base  # type: ignore[attr-defined]
+    doc = copy.deepcopy(base)
+    record = state.record_model().model_json_schema(
+        by_alias=True, ref_template="#/components/schemas/{model}"
     )
-    return hmac.compare_digest(given.encode(), expected.encode())
-
-
-def _require_key(expected: str | None) -> Any:
-    async def check(request: Request) -> None:
-        if not key_ok(request, expected):
-            raise StarletteHTTPException(401, f"missing or wrong {KEY_HEADER} header")
-
-    return check
+    components = doc.setdefault("components", {}).setdefault("schemas", {})
+    components.update(record.pop("$defs", {}))
+    components["ClientRecord"] = record
+    request = components.get("PredictionRequest", {})
+    if "records" in request.get("properties", {}):
+        request["properties"]["records"]["items"] = {"$ref": "#/components/schemas/ClientRecord"}
+    return doc
 
 
 def _handlers(app: FastAPI) -> None:

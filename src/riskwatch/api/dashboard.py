@@ -6,14 +6,15 @@ key is configured, a small form exchanges it for an HttpOnly, SameSite=Strict co
 
 from __future__ import annotations
 
-import hmac
 from html import escape
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
-from riskwatch import views
+from riskwatch.answers import drift, models, risk, scoring, stats
+from riskwatch.api.auth import KEY_COOKIE, authorised, key_matches
+from riskwatch.api.deps import State
 
 router = APIRouter(tags=["dashboard"])
 STYLE = """body{font-family:system-ui,sans-serif;margin:1.5rem auto;max-width:72rem;color:#222}
@@ -23,38 +24,29 @@ td,th{border-bottom:1px solid #eee;padding:.25rem .4rem;text-align:left}th{backg
 .drift{color:#b00}.no_drift{color:#070}svg{background:#fafafa;border:1px solid #eee}"""
 
 
-def _authorised(request: Request) -> bool:
-    from riskwatch.api.app import key_ok
-
-    return key_ok(request, request.app.state.rw.settings.api.api_key)
-
-
 @router.get("/", response_class=HTMLResponse, include_in_schema=False)
-def dashboard(request: Request) -> HTMLResponse:
+def dashboard(request: Request, state: State) -> HTMLResponse:
     """The dashboard page (or the key form when a key is required)."""
-    if not _authorised(request):
+    if not authorised(request):
         return HTMLResponse(_login(), status_code=401)
-    state = request.app.state.rw
-    db = state.db()
     return HTMLResponse(
         render(
-            views.scoring(state.settings, db),
-            views.drift(db, 5),
-            views.diagnostics(db),
-            views.models(db),
-            views.risk(state.settings, state.ws, db, state.settings.scoring.top_k_count),
+            scoring.scoring(state),
+            drift.drift(state, 5),
+            stats.diagnostics(state),
+            models.models(state),
+            risk.risk(state, state.settings.scoring.top_k_count),
         )
     )
 
 
 @router.post("/login", include_in_schema=False)
-def login(request: Request, key: Annotated[str, Form(max_length=500)]) -> Any:
+def login(state: State, key: Annotated[str, Form(max_length=500)]) -> Any:
     """Exchange the API key for a session cookie."""
-    expected = request.app.state.rw.settings.api.api_key or ""
-    if not hmac.compare_digest(key.encode(), expected.encode()):
+    if not key_matches(key, state.settings.api.api_key or ""):
         return HTMLResponse(_login("wrong key"), status_code=401)
     resp = RedirectResponse("/", status_code=303)
-    resp.set_cookie("riskwatch_key", key, httponly=True, samesite="strict")
+    resp.set_cookie(KEY_COOKIE, key, httponly=True, samesite="strict")
     return resp
 
 

@@ -1,4 +1,9 @@
-"""Request and response models; the client record model comes from the data contract."""
+"""Request and response models of every route; the client record model comes from the contract.
+
+Responses mirror the shared answers (:mod:`riskwatch.answers`), so the OpenAPI document describes
+what the routes really return. Parts whose keys depend on the data (per-feature statistics,
+metrics by name) are typed as mappings.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +15,12 @@ from pydantic import BaseModel, ConfigDict, Field, create_model
 
 if TYPE_CHECKING:
     from riskwatch.schema import DataSchema
+
+
+class _Open(BaseModel):
+    """A response whose nested parts may carry more keys than listed."""
+
+    model_config = ConfigDict(extra="allow")
 
 
 class Factor(BaseModel):
@@ -37,6 +48,126 @@ class PredictionResponse(BaseModel):
     model_version: int
     threshold: float
     predictions: list[Prediction]
+
+
+class PredictionRequest(BaseModel):
+    """The body of ``POST /prediction``: client records with the served champion's columns.
+
+    Each record is validated against the champion being served (see the ``ClientRecord`` schema,
+    which follows the champion).
+    """
+
+    model_config = ConfigDict(extra="forbid")
+    records: list[dict[str, Any]] = Field(..., min_length=1)
+
+
+class Health(BaseModel):
+    """Liveness."""
+
+    status: str
+    version: str
+
+
+class Ready(BaseModel):
+    """Readiness: a champion is loaded and verified."""
+
+    ready: bool
+    model_version: int | None = None
+    reason: str | None = None
+
+
+class Scoring(_Open):
+    """The champion's metrics on its own evaluation set."""
+
+    model_version: int | None
+    eval_set: str | None = None
+    primary_metric: str | None = None
+    metrics: dict[str, Any] | None = None
+    note: str | None = None
+
+
+class StoredResult(_Open):
+    """A stored diagnostic: kind, when, for which dataset version, and the data."""
+
+    kind: str
+    created_at: str
+    dataset_version: int | None = None
+    data: Any = None
+
+
+class SummaryStats(BaseModel):
+    """Summary statistics and missing data of the current dataset."""
+
+    summary: StoredResult | None
+    missing: StoredResult | None
+
+
+class Diagnostics(BaseModel):
+    """Step timings, dependency status and the last run."""
+
+    timings: StoredResult | None
+    dependencies: StoredResult | None
+    last_run: dict[str, Any] | None
+
+
+class Client(_Open):
+    """One client of the call list."""
+
+    rank: int
+    id: str | None
+    risk: float
+    value: float | None = None
+    value_at_risk: float | None = None
+    snapshot: str | None = None
+    factors: list[Factor]
+
+
+class Risk(BaseModel):
+    """The ranked call list of current clients."""
+
+    model_version: int | None
+    dataset_version: int | None = None
+    total: int = 0
+    clients: list[Client]
+    note: str | None = None
+
+
+class ModelVersion(BaseModel):
+    """One registered model version."""
+
+    version: int
+    created_at: str
+    dataset_version: int | None
+    kind: str
+    aliases: list[str]
+    eval_set: str | None
+    why: str | None
+    metrics: dict[str, float | None]
+
+
+class Models(BaseModel):
+    """Model versions and the latest alias moves."""
+
+    models: list[ModelVersion]
+    alias_history: list[dict[str, Any]]
+
+
+class DriftCheckSummary(_Open):
+    """One stored drift check."""
+
+    id: int
+    batch: str
+    model_version: int | None
+    verdict: str
+    reasons: list[str]
+    checked_at: str
+
+
+class Drift(BaseModel):
+    """The latest drift checks and the newest one in full."""
+
+    latest: dict[str, Any] | None
+    checks: list[DriftCheckSummary]
 
 
 def record_model(schema: DataSchema | None) -> type[BaseModel]:
@@ -73,13 +204,4 @@ def record_model(schema: DataSchema | None) -> type[BaseModel]:
         "ClientRecord",
         __config__=ConfigDict(extra="forbid", populate_by_name=True, str_max_length=1000),
         **fields,
-    )
-
-
-def request_model(record: type[BaseModel], max_rows: int) -> type[BaseModel]:
-    """The body of ``POST /prediction``: ``{"records": [...]}``."""
-    return create_model(
-        "PredictionRequest",
-        __config__=ConfigDict(extra="forbid"),
-        records=(list[record], Field(..., min_length=1, max_length=max_rows)),  # type: ignore[valid-type]
     )

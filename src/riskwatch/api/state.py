@@ -1,8 +1,8 @@
-"""What the API holds between requests: settings, per-thread metadata connections, the champion.
+"""The API process's context: per-thread metadata connections and the champion it serves.
 
-The champion is re-read from the registry at most once a second; a newly promoted model is
-picked up without a restart, and a model whose artifact fails its checksum is refused while
-the previous one keeps serving.
+The champion and the dataset version are re-read from the metadata database at most once a
+second, so a newly promoted model (and its request schema) is picked up without a restart; a
+model whose artifact fails its checksum is refused while the previous one keeps serving.
 """
 
 from __future__ import annotations
@@ -12,66 +12,92 @@ import threading
 import time
 from typing import TYPE_CHECKING, Any
 
+from riskwatch.context import RunContext
 from riskwatch.errors import ModelError
 from riskwatch.storage.metadata import open_metadata
-from riskwatch.storage.workspace import Workspace
 
 if TYPE_CHECKING:
+    from pydantic import BaseModel
+
     from riskwatch.config import Settings
-    from riskwatch.registry import LoadedModel
+    from riskwatch.model.scoring import LoadedModel
     from riskwatch.schema import DataSchema
+    from riskwatch.storage.datasets import DatasetVersion
     from riskwatch.storage.db import Database
 
 log = logging.getLogger("riskwatch.api")
 RELOAD_SECONDS = 1.0
 
 
-class ApiState:
-    """Shared state of one API process."""
+class ApiState(RunContext):
+    """A long-lived :class:`RunContext` that follows the registry and the dataset."""
 
     def __init__(self, settings: Settings) -> None:
-        self.settings = settings
-        self.ws = Workspace(settings.workspace_path)
-        self.started = time.time()
         self._local = threading.local()
+        self.settings = settings
+        super().__init__(settings, self._thread_db())
+        self.started = time.time()
         self._lock = threading.Lock()
-        self._model: LoadedModel | None = None
+        self._serving: LoadedModel | None = None
         self._checked = 0.0
+        self._version_checked = 0.0
         self._refused: set[int] = set()
+        self._records: dict[int | None, type[BaseModel]] = {}
         self.counters: dict[tuple[str, str, int], list[float]] = {}
 
-    def db(self) -> Database:
-        """This thread's metadata connection."""
+    def _thread_db(self) -> Database:
         db = getattr(self._local, "db", None)
         if db is None:
             db = open_metadata(self.settings.metadata_url)
             self._local.db = db
         return db
 
-    def model(self) -> LoadedModel | None:
-        """The current champion, reloaded when the registry says it changed."""
+    @property
+    def db(self) -> Database:
+        """This thread's metadata connection."""
+        return self._thread_db()
+
+    @property
+    def version(self) -> DatasetVersion | None:
+        """The current dataset version, re-checked at most once a second."""
         now = time.monotonic()
-        if now - self._checked < RELOAD_SECONDS and self._model is not None:
-            return self._model
+        if now - self._version_checked >= RELOAD_SECONDS:
+            from riskwatch.storage.datasets import current_version_number
+
+            self._version_checked = now
+            known = self._version.version if self._version else None
+            if not self._version_known or current_version_number(self.db) != known:
+                self.dataset_changed()
+        return super().version
+
+    def champion(self) -> LoadedModel | None:
+        """The model being served: the champion, reloaded when the registry says it changed."""
+        now = time.monotonic()
+        if now - self._checked < RELOAD_SECONDS and self._serving is not None:
+            return self._serving
         with self._lock:
-            if now - self._checked < RELOAD_SECONDS and self._model is not None:
-                return self._model
-            self._checked = now
-            self._refresh()
-        return self._model
+            if now - self._checked >= RELOAD_SECONDS or self._serving is None:
+                self._checked = now
+                self._refresh()
+        return self._serving
+
+    def champion_version(self) -> int | None:
+        """The version being served (what every answer of this process refers to)."""
+        model = self.champion()
+        return None if model is None else model.version
 
     def _refresh(self) -> None:
-        from riskwatch.registry import champion_version, load_version
+        from riskwatch.storage.models import champion_version
 
-        version = champion_version(self.db())
-        if version is None or version in self._refused:
-            if version is None:
-                self._model = None
+        version = champion_version(self.db)
+        if version is None:
+            self._serving = None
             return
-        if self._model is not None and self._model.version == version:
+        if version in self._refused or (self._serving and self._serving.version == version):
             return
         try:
-            self._model = load_version(self.settings, self.db(), self.ws, version)
+            self._serving = self.model(version)
+            self._models = {version: self._serving}  # keep only the model being served
             log.info("serving model version %s", version)
         except ModelError as exc:
             self._refused.add(version)
@@ -79,18 +105,26 @@ class ApiState:
                 "refusing model version %s: %s (still serving %s)",
                 version,
                 exc,
-                self._model.version if self._model else "nothing",
+                self._serving.version if self._serving else "nothing",
             )
 
-    def contract_schema(self) -> DataSchema | None:
-        """The schema requests are validated against: the champion's, else the dataset's."""
-        model = self.model()
+    def contract(self) -> DataSchema | None:
+        """The schema requests are validated against: the served model's, else the dataset's."""
+        model = self.champion()
         if model is not None:
             return model.schema
-        from riskwatch.storage.datasets import current_version
-
-        version = current_version(self.db())
+        version = self.version
         return version.schema if version else None
+
+    def record_model(self) -> type[BaseModel]:
+        """The pydantic model of one client record for the model being served (cached)."""
+        from riskwatch.api.schemas import record_model
+
+        model = self.champion()
+        key = None if model is None else model.version
+        if key not in self._records:
+            self._records[key] = record_model(self.contract())
+        return self._records[key]
 
     def observe(self, route: str, method: str, status: int, seconds: float) -> None:
         """Count a request for ``/metrics``."""
@@ -105,5 +139,5 @@ class ApiState:
         with self._lock:
             return {
                 "requests": dict(self.counters),
-                "model": self._model.version if self._model else None,
+                "model": self._serving.version if self._serving else None,
             }

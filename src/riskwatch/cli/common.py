@@ -6,13 +6,16 @@ import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from riskwatch.config import Settings, load_settings
 from riskwatch.storage.db import Database
 from riskwatch.storage.workspace import Workspace
+
+if TYPE_CHECKING:
+    from riskwatch.context import RunContext
 
 app = typer.Typer(
     name="riskwatch",
@@ -71,6 +74,15 @@ def metadata(settings: Settings) -> Iterator[Database]:
         yield db
     finally:
         db.close()
+
+
+@contextmanager
+def run_context(settings: Settings) -> Iterator[RunContext]:
+    """A :class:`RunContext` on an open metadata database, closed afterwards."""
+    from riskwatch.context import RunContext
+
+    with metadata(settings) as db:
+        yield RunContext(settings, db, workspace_of(settings))
 
 
 def print_json(data: Any) -> None:

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from riskwatch.cli.common import JsonOption, app, metadata, print_json, settings_of, workspace_of
+from riskwatch.cli.common import JsonOption, app, print_json, run_context, settings_of
 from riskwatch.errors import ConfigError
 
 
@@ -53,7 +53,7 @@ def demo(
 ) -> None:
     """Generate synthetic clients and load monthly batches into a SQL source."""
     from riskwatch.demo import DemoSpec, generate, month_batches
-    from riskwatch.sources.sql import append_rows, count_distinct
+    from riskwatch.ingest.sources.sql import append_rows, count_distinct
 
     settings = settings_of(ctx)
     sql = [(n, s) for n, s in settings.sources.items() if s.kind == "sql"]
@@ -100,12 +100,12 @@ def ingest(
     json_out: JsonOption = False,
 ) -> None:
     """Ingest new data from every source into a new dataset version."""
-    from riskwatch import intake
+    from riskwatch.ingest import job
 
     settings = settings_of(ctx)
-    with metadata(settings) as db:
+    with run_context(settings) as run:
         if check:
-            units = intake.pending_units(settings, db)
+            units = job.pending_units(settings, run.db)
             if json_out:
                 print_json({"new_data": bool(units), "units": [u.__dict__ for u in units]})
             else:
@@ -113,12 +113,11 @@ def ingest(
                     typer.echo(f"new: {unit.source}: {unit.name}")
                 typer.echo("new data" if units else "nothing new")
             raise typer.Exit(0 if units else 1)
-        ws = workspace_of(settings)
-        with ws.lock():
-            report = intake.ingest(settings, ws, db)
+        with run.ws.lock():
+            report = job.ingest(run)
     if json_out:
         print_json(report.to_dict())
         return
-    typer.echo(intake.summary(report))
+    typer.echo(job.summary(report))
     if report.rejected:
         raise typer.Exit(3)

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 import typer
 
-from riskwatch.cli.common import JsonOption, app, metadata, print_json, settings_of, workspace_of
+from riskwatch.cli.common import JsonOption, app, print_json, run_context, settings_of
 
 VersionOption = Annotated[
     int | None, typer.Option("--version", "-v", help="Model version (default: see command).")
@@ -26,12 +26,10 @@ def _metrics_line(m: dict[str, Any]) -> str:
 @app.command()
 def train(ctx: typer.Context, json_out: JsonOption = False) -> None:
     """Train a model on the current dataset version and register it (does not deploy)."""
-    from riskwatch.registry import train_and_register
+    from riskwatch.registry.lifecycle import train_and_register
 
-    settings = settings_of(ctx)
-    ws = workspace_of(settings)
-    with metadata(settings) as db, ws.lock():
-        outcome = train_and_register(settings, ws, db, reason="riskwatch train")
+    with run_context(settings_of(ctx)) as run, run.ws.lock():
+        outcome = train_and_register(run, reason="riskwatch train")
     if json_out:
         print_json(outcome.to_dict())
         return
@@ -46,14 +44,13 @@ def train(ctx: typer.Context, json_out: JsonOption = False) -> None:
 def score(ctx: typer.Context, version: VersionOption = None, json_out: JsonOption = False) -> None:
     """Score a model (default: the champion) on its evaluation set and store the metrics."""
     from riskwatch.errors import NotFound
-    from riskwatch.registry import champion_version, score_model
+    from riskwatch.registry.lifecycle import score_model
 
-    settings = settings_of(ctx)
-    with metadata(settings) as db:
-        chosen = version or champion_version(db)
+    with run_context(settings_of(ctx)) as run:
+        chosen = version or run.champion_version()
         if chosen is None:
             raise NotFound("no champion yet: pass --version or run `riskwatch run`")
-        metrics = score_model(settings, workspace_of(settings), db, chosen)
+        metrics = score_model(run, chosen)
     if json_out:
         print_json({"version": chosen, **metrics})
         return
@@ -77,12 +74,10 @@ def deploy(
     json_out: JsonOption = False,
 ) -> None:
     """Promote a model (default: the newest) to champion if it is not worse than the champion."""
-    from riskwatch.registry import deploy as do_deploy
+    from riskwatch.registry.lifecycle import deploy as do_deploy
 
-    settings = settings_of(ctx)
-    ws = workspace_of(settings)
-    with metadata(settings) as db, ws.lock():
-        decision = do_deploy(settings, ws, db, version, force=force, reason=reason, actor="cli")
+    with run_context(settings_of(ctx)) as run, run.ws.lock():
+        decision = do_deploy(run, version, force=force, reason=reason, actor="cli")
     if json_out:
         print_json(decision.to_dict())
         return
@@ -96,23 +91,20 @@ def rollback(
     reason: Annotated[str, typer.Option("--reason", help="Why (recorded).")] = "",
 ) -> None:
     """Move the champion back to the previous model."""
-    from riskwatch.registry import rollback as do_rollback
+    from riskwatch.registry.lifecycle import rollback as do_rollback
 
-    settings = settings_of(ctx)
-    ws = workspace_of(settings)
-    with metadata(settings) as db, ws.lock():
-        version = do_rollback(settings, ws, db, reason=reason, actor="cli")
+    with run_context(settings_of(ctx)) as run, run.ws.lock():
+        version = do_rollback(run, reason=reason, actor="cli")
     typer.echo(f"champion is now model v{version}")
 
 
 @app.command()
 def models(ctx: typer.Context, json_out: JsonOption = False) -> None:
     """List model versions, aliases and key metrics."""
-    from riskwatch.registry import list_models
+    from riskwatch.answers.models import list_models
 
-    settings = settings_of(ctx)
-    with metadata(settings) as db:
-        rows = list_models(db)
+    with run_context(settings_of(ctx)) as run:
+        rows = list_models(run)
     if json_out:
         print_json(rows)
         return
@@ -141,16 +133,14 @@ def predict(
     import pandas as pd
 
     from riskwatch.errors import DataError, NotFound
-    from riskwatch.registry import champion_version, load_version
     from riskwatch.storage.files import read_chunks
     from riskwatch.storage.workspace import atomic_path
 
-    settings = settings_of(ctx)
-    with metadata(settings) as db:
-        chosen = version or champion_version(db)
+    with run_context(settings_of(ctx)) as run:
+        chosen = version or run.champion_version()
         if chosen is None:
             raise NotFound("no champion yet: run `riskwatch run` or `riskwatch deploy`")
-        model = load_version(settings, db, workspace_of(settings), chosen)
+        model = run.model(chosen)
     schema = model.schema
     frame = pd.concat(
         list(read_chunks(input_path, text_columns=(schema.id_column,))), ignore_index=True
@@ -158,9 +148,7 @@ def predict(
     missing = [c for c in (schema.id_column, *schema.features) if c not in frame.columns]
     if missing:
         raise DataError(f"{input_path}: missing column(s) {', '.join(missing)}")
-    out = pd.DataFrame(
-        {"id": frame[schema.id_column].astype("string"), "risk": model.predict_proba(frame)}
-    )
+    out = pd.DataFrame({"id": frame[schema.id_column].astype("string"), "risk": model.risk(frame)})
     if schema.value_column and schema.value_column in frame.columns:
         out["value_at_risk"] = out["risk"] * pd.to_numeric(
             frame[schema.value_column], errors="coerce"

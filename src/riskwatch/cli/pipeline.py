@@ -9,7 +9,15 @@ from typing import Annotated, Any
 
 import typer
 
-from riskwatch.cli.common import JsonOption, app, metadata, print_json, settings_of, workspace_of
+from riskwatch.cli.common import (
+    JsonOption,
+    app,
+    metadata,
+    print_json,
+    run_context,
+    settings_of,
+    workspace_of,
+)
 
 schedule_app = typer.Typer(
     help="Install, show, remove or print the cron entry that runs `riskwatch run`.",
@@ -49,23 +57,21 @@ def run(
     Exit status: 0 done (also when there was nothing new), 2 bad config, 3 bad data,
     4 a source or database unreachable, 5 model error, 75 another run holds the lock.
     """
-    from riskwatch import pipeline
     from riskwatch.errors import RiskwatchError
+    from riskwatch.pipeline.run import run as run_pipeline
 
     settings = settings_of(ctx)
     ws = workspace_of(settings)
     if cron:
         _cron_logging(ws.logs)
     show = None if (json_out or cron or not sys.stdout.isatty()) else _Progress()
-    with metadata(settings) as db:
+    with run_context(settings) as context:
         try:
             if dry_run:
-                result = pipeline.run(settings, ws, db, dry_run=True)
+                result = run_pipeline(context, dry_run=True)
             else:
                 with ws.lock():
-                    result = pipeline.run(
-                        settings, ws, db, trigger="cron" if cron else "cli", progress=show
-                    )
+                    result = run_pipeline(context, trigger="cron" if cron else "cli", progress=show)
         except RiskwatchError as exc:
             log.error("run failed: %s", exc)
             raise
@@ -151,15 +157,13 @@ def runs_cmd(
 @app.command()
 def status(ctx: typer.Context, json_out: JsonOption = False) -> None:
     """One screen: sources and pending data, champion and metrics, drift, last and next run."""
-    from riskwatch.status import collect
+    from riskwatch.answers.status import render, status
 
-    settings = settings_of(ctx)
-    with metadata(settings) as db:
-        info = collect(settings, workspace_of(settings), db)
+    with run_context(settings_of(ctx)) as run:
+        info = status(run)
     if json_out:
         print_json(info)
         return
-    from riskwatch.status import render
 
     typer.echo(render(info))
 
@@ -171,7 +175,7 @@ EveryOption = Annotated[
 
 
 def _entry(ctx: typer.Context, every: str | None) -> Any:
-    from riskwatch.scheduling import entry_for
+    from riskwatch.pipeline.schedule import entry_for
 
     settings = settings_of(ctx)
     return entry_for(
@@ -182,7 +186,7 @@ def _entry(ctx: typer.Context, every: str | None) -> Any:
 @schedule_app.command("install")
 def schedule_install(ctx: typer.Context, every: EveryOption = None) -> None:
     """Install (or replace) the crontab entry for this config, for the current user."""
-    from riskwatch.scheduling import install
+    from riskwatch.pipeline.schedule import install
 
     entry = _entry(ctx, every)
     workspace_of(settings_of(ctx)).logs.mkdir(parents=True, exist_ok=True)
@@ -193,7 +197,7 @@ def schedule_install(ctx: typer.Context, every: EveryOption = None) -> None:
 @schedule_app.command("show")
 def schedule_show(ctx: typer.Context) -> None:
     """Show the installed crontab entries for this config and the next run."""
-    from riskwatch.scheduling import installed, next_run
+    from riskwatch.pipeline.schedule import installed, next_run
 
     lines = installed(settings_of(ctx).config_file)
     if not lines:
@@ -207,7 +211,7 @@ def schedule_show(ctx: typer.Context) -> None:
 @schedule_app.command("remove")
 def schedule_remove(ctx: typer.Context) -> None:
     """Remove the crontab entries for this config."""
-    from riskwatch.scheduling import remove
+    from riskwatch.pipeline.schedule import remove
 
     n = remove(settings_of(ctx).config_file)
     typer.echo(f"removed {n} entr{'y' if n == 1 else 'ies'}")

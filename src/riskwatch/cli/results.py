@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 import typer
 
-from riskwatch.cli.common import JsonOption, app, metadata, print_json, settings_of, workspace_of
+from riskwatch.cli.common import JsonOption, app, print_json, run_context, settings_of
 
 
 @app.command()
@@ -21,19 +21,19 @@ def drift(
     ] = None,
     json_out: JsonOption = False,
 ) -> None:
-    """Check the champion for drift on a batch; print the verdict and the top drifting features."""
+    """Check the champion for drift on a batch; print the verdict and the top drifting features.
+
+    With --input the check is ad hoc: it is printed and never recorded, so status, the dashboard,
+    the API and reports keep showing the production checks.
+    """
     import pandas as pd
 
     from riskwatch.errors import DataError, NotFound
     from riskwatch.monitoring.check import check_batch
-    from riskwatch.registry import load_champion
-    from riskwatch.storage.datasets import current_version, get_version, load_dataset
     from riskwatch.storage.files import read_chunks
 
-    settings = settings_of(ctx)
-    ws = workspace_of(settings)
-    with metadata(settings) as db:
-        model = load_champion(settings, db, ws)
+    with run_context(settings_of(ctx)) as run:
+        model = run.champion()
         if model is None:
             raise NotFound("no champion to check: run `riskwatch run` first")
         schema = model.schema
@@ -45,22 +45,20 @@ def drift(
             if missing:
                 raise DataError(f"{input_path}: missing column(s) {', '.join(missing)}")
             if schema.target_column in frame.columns:
-                from riskwatch.ingestion import normalize_labels
+                from riskwatch.ingest.rules import normalize_labels
 
-                frame[schema.target_column] = normalize_labels(frame[schema.target_column], schema)[
-                    0
-                ]
+                labels = normalize_labels(frame[schema.target_column], schema)[0]
+                frame[schema.target_column] = labels
             name = str(input_path)
         else:
-            version = current_version(db)
+            version = run.version
             if version is None:
                 raise NotFound("no data ingested yet")
-            before = get_version(db, version.version - 1).parts if version.version > 1 else ()
-            frame = load_dataset(
-                ws, version, parts=tuple(p for p in version.parts if p not in before)
-            )
+            frame = run.new_rows(version.version - 1 if version.version > 1 else None).frame
             name = f"dataset v{version.version} newest rows"
-        check = check_batch(settings, ws, db, batch=frame, batch_name=name, model=model)
+        check = check_batch(
+            run, batch=frame, batch_name=name, model=model, record=input_path is None
+        )
     out = check.to_dict()
     if json_out:
         print_json(out)
@@ -84,11 +82,10 @@ def diagnose(
     json_out: JsonOption = False,
 ) -> None:
     """Summary statistics, missing data, step timings and dependency status (stored for the API)."""
-    from riskwatch.diagnostics import run_diagnostics
+    from riskwatch.monitoring.diagnostics import run_diagnostics
 
-    settings = settings_of(ctx)
-    with metadata(settings) as db:
-        out = run_diagnostics(settings, workspace_of(settings), db, network=not offline)
+    with run_context(settings_of(ctx)) as run:
+        out = run_diagnostics(run, network=not offline)
     if json_out:
         print_json(out)
         return
@@ -127,10 +124,8 @@ def report(ctx: typer.Context, json_out: JsonOption = False) -> None:
     """Write a new HTML + PDF report (with PNGs) into the workspace; earlier ones are kept."""
     from riskwatch.reporting.report import build_report
 
-    settings = settings_of(ctx)
-    ws = workspace_of(settings)
-    with metadata(settings) as db:
-        paths = build_report(settings, ws, db)
+    with run_context(settings_of(ctx)) as run:
+        paths = build_report(run)
     if json_out:
         print_json(
             {

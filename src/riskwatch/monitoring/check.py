@@ -1,25 +1,23 @@
-"""The drift check job: can the champion still be trusted on a new batch? Stored with reasons.
+"""The drift check: can the champion still be trusted on a new batch? A result with reasons.
 
-Verdict rule: a batch with labels is judged by performance (data drift is reported beside it);
-a batch without labels is judged by data/prediction drift only when
+Verdict rule (:func:`decide`, pure): a batch with labels is judged by performance (data drift is
+reported beside it); a batch without labels is judged by data/prediction drift only when
 ``monitoring.data_drift_triggers_retrain`` is set, otherwise those are reported as warnings.
+A check records its own result (unless asked not to) and changes nothing else.
 """
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from riskwatch.storage.metadata import now
-
 if TYPE_CHECKING:
+    import numpy as np
     import pandas as pd
 
-    from riskwatch.config import Settings
-    from riskwatch.registry import LoadedModel
-    from riskwatch.storage.db import Database
-    from riskwatch.storage.workspace import Workspace
+    from riskwatch.config import MonitoringSettings
+    from riskwatch.context import RunContext
+    from riskwatch.model.scoring import LoadedModel
 
 
 @dataclass
@@ -34,6 +32,7 @@ class DriftCheck:
     result: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form (what is stored)."""
         return {
             "verdict": self.verdict,
             "retrain_recommended": self.retrain_recommended,
@@ -45,51 +44,42 @@ class DriftCheck:
 
 
 def check_batch(
-    settings: Settings,
-    ws: Workspace,
-    db: Database,
+    ctx: RunContext,
     *,
     batch: pd.DataFrame,
     batch_name: str,
-    model: LoadedModel | None = None,
+    model: LoadedModel | None,
     run_id: int | None = None,
+    record: bool = True,
 ) -> DriftCheck:
-    """Check ``model`` (default: the champion) against ``batch``; store and return the verdict."""
-    from riskwatch.registry import load_champion
+    """Check ``model`` against ``batch``; store the result when ``record`` (production checks).
 
-    model = model or load_champion(settings, db, ws)
+    Ad-hoc checks (``riskwatch drift --input``) pass ``record=False``: they print, and never change
+    what status, the dashboard, the API or reports show.
+    """
     if model is None:
         check = DriftCheck("no_model", True, ["no champion to check"], batch_name, None)
     else:
-        check = _check(settings, ws, db, model, batch, batch_name)
-    db.execute(
-        "INSERT INTO drift_checks (run_id, batch, model_version, verdict, retrain, reasons, result, checked_at) "
-        "VALUES (:r, :b, :m, :v, :t, :x, :j, :at)",
-        {
-            "r": run_id,
-            "b": batch_name,
-            "m": check.model_version,
-            "v": check.verdict,
-            "t": int(check.retrain_recommended),
-            "x": json.dumps(check.reasons),
-            "j": json.dumps(check.to_dict(), default=str),
-            "at": now(),
-        },
-    )
+        check = _check(ctx, model, batch, batch_name)
+    if record:
+        from riskwatch.storage.records import record_drift_check
+
+        record_drift_check(ctx.db, check.to_dict(), run_id=run_id)
     return check
 
 
-def _check(
-    settings: Settings,
-    ws: Workspace,
-    db: Database,
-    model: LoadedModel,
-    batch: pd.DataFrame,
-    name: str,
-) -> DriftCheck:
+def _reference_scores(ctx: RunContext, model: LoadedModel, reference: pd.DataFrame) -> np.ndarray:
+    key = ("reference_scores", model.version)
+    if key not in ctx.cache:
+        ctx.cache[key] = model.risk(reference)
+    scores: np.ndarray = ctx.cache[key]
+    return scores
+
+
+def _check(ctx: RunContext, model: LoadedModel, batch: pd.DataFrame, name: str) -> DriftCheck:
     import numpy as np
 
-    from riskwatch.evaluation import compute_metrics
+    from riskwatch.model.metrics import compute_metrics
     from riskwatch.monitoring.drift import DataDriftCalculator, PredictionDriftCalculator
     from riskwatch.monitoring.performance import (
         PerformanceDriftCalculator,
@@ -97,15 +87,21 @@ def _check(
         compare_estimate,
         estimate_performance,
     )
-    from riskwatch.registry import latest_metrics, training_frame
+    from riskwatch.registry.evalsets import training_rows
+    from riskwatch.storage.models import latest_metrics
+    from riskwatch.storage.records import latest_call_list, performance_history
 
+    settings = ctx.settings
     cfg, sc, schema = settings.monitoring, settings.scoring, model.schema
-    reference = training_frame(settings, ws, db, model)
+    reference = training_rows(ctx, model.version)
     data = DataDriftCalculator(cfg, schema).fit(reference).calculate(batch)
-    scores = model.predict_proba(batch) if len(batch) else np.empty(0)
-    ref_scores = model.predict_proba(reference) if len(reference) else np.empty(0)
+    scores = model.risk(batch)
+    ref_scores = _reference_scores(ctx, model, reference)
     prediction = PredictionDriftCalculator(cfg).fit(ref_scores).calculate(scores)
-    prediction["top_k_overlap"] = _top_k_change(db, model, batch, scores, sc.top_k_count)
+    previous = latest_call_list(ctx.db)
+    prediction["top_k_overlap"] = top_k_overlap(
+        batch[schema.id_column], scores, sc.top_k_count, previous["top_ids"] if previous else None
+    )
     has_label = (
         batch[schema.target_column].notna().to_numpy()
         if schema.target_column in batch
@@ -121,11 +117,13 @@ def _check(
         "prediction": prediction,
         "estimate": estimate,
     }
-    reasons: list[str] = []
-    verdict, retrain = "no_drift", False
     if has_label.any():
         metric = cfg.performance_metric or sc.primary_metric
-        base = latest_metrics(db, model.version) or {}
+        base = latest_metrics(ctx.db, model.version) or {}
+        baseline = base.get(metric)
+        history = ([] if baseline is None else [float(baseline)]) + performance_history(
+            ctx.db, model.version, metric
+        )
         perf = PerformanceDriftCalculator(
             metric,
             cfg.performance_test,
@@ -134,10 +132,10 @@ def _check(
             top_k_fraction=sc.top_k_fraction,
             top_k_count=sc.top_k_count,
         )
-        perf.fit(base.get(metric), _history(db, model.version, metric, base.get(metric)))
+        perf.fit(baseline, history)
         y = batch.loc[has_label, schema.target_column].astype("int64").to_numpy()
-        outcome = perf.calculate(y, scores[has_label])
-        result["performance"] = outcome.to_dict()
+        result["performance"] = perf.calculate(y, scores[has_label]).to_dict()
+        result["calibration"] = calibration_drift(y, scores[has_label], cfg.calibration_tolerance)
         if not (~has_label).any():
             realised = compute_metrics(
                 y,
@@ -147,23 +145,42 @@ def _check(
                 top_k_count=sc.top_k_count,
             )
             result["estimate_vs_realised"] = compare_estimate(estimate, realised)
+    verdict, retrain, reasons = decide(
+        result, labelled=bool(has_label.any()), data_reasons=data.reasons(), cfg=cfg
+    )
+    return DriftCheck(verdict, retrain, reasons, name, model.version, result)
+
+
+def decide(
+    result: dict[str, Any], *, labelled: bool, data_reasons: list[str], cfg: MonitoringSettings
+) -> tuple[str, bool, list[str]]:
+    """The verdict, whether to retrain, and the reasons, from a check's measurements (pure)."""
+    from riskwatch.monitoring.performance import PerformanceResult
+
+    reasons: list[str] = []
+    verdict, retrain = "no_drift", False
+    if labelled:
+        outcome = PerformanceResult(**result["performance"])
         reasons.append(outcome.reason())
         if outcome.drifted:
             verdict, retrain = "drift", True
-        calib = calibration_drift(y, scores[has_label], cfg.calibration_tolerance)
-        result["calibration"] = calib
+        calib = result["calibration"]
         if calib["drifted"]:
             verdict, retrain = "drift", True
             reasons.append(
                 f"calibration drift: {calib['observed_rate']:.3f} of these clients left, the model "
                 f"predicted {calib['predicted_rate']:.3f} (z = {calib['z']:.1f})"
             )
-    if data.dataset_drift or prediction.get("drifted"):
-        words = f"data drift in {len(data.drifted_columns)}/{len(data.columns)} features"
-        words += ": " + "; ".join(data.reasons()) if data.reasons() else ""
+    data, prediction = result["data"], result["prediction"]
+    if data["dataset_drift"] or prediction.get("drifted"):
+        words = f"data drift in {len(data['drifted_columns'])}/{len(data['columns'])} features"
+        words += ": " + "; ".join(data_reasons) if data_reasons else ""
         if prediction.get("drifted"):
-            words += f"; risk scores drifted (mean {prediction['reference_mean']:.3f} -> {prediction['batch_mean']:.3f})"
-        if not has_label.any() and cfg.data_drift_triggers_retrain:
+            words += (
+                f"; risk scores drifted (mean {prediction['reference_mean']:.3f} -> "
+                f"{prediction['batch_mean']:.3f})"
+            )
+        if not labelled and cfg.data_drift_triggers_retrain:
             verdict, retrain = "drift", True
             reasons.append(words)
         else:
@@ -171,48 +188,24 @@ def _check(
                 words
                 + (
                     " (reported; performance decides)"
-                    if has_label.any()
+                    if labelled
                     else " (reported; monitoring.data_drift_triggers_retrain is off)"
                 )
             )
-    elif not has_label.any():
+    elif not labelled:
         reasons.append("no labels in the batch and no data drift")
-    return DriftCheck(verdict, retrain, reasons, name, model.version, result)
+    return verdict, retrain, reasons
 
 
-def _history(db: Database, version: int, metric: str, baseline: float | None) -> list[float]:
-    values = [] if baseline is None else [float(baseline)]
-    for (text,) in db.execute(
-        "SELECT result FROM drift_checks WHERE model_version = :v ORDER BY id", {"v": version}
-    ):
-        perf = json.loads(text).get("performance") or {}
-        if perf.get("metric") == metric and isinstance(perf.get("value"), int | float):
-            values.append(float(perf["value"]))
-    return values
-
-
-def _top_k_change(
-    db: Database, model: LoadedModel, batch: pd.DataFrame, scores: Any, k: int
+def top_k_overlap(
+    ids: pd.Series, scores: np.ndarray, k: int, previous: list[str] | None
 ) -> float | None:
-    """Share of the previous top-k ids still in the top k; stores this batch's top k."""
+    """Share of the previous call list's top k still in this batch's top k (None: no previous)."""
     import numpy as np
 
-    if not len(batch):
+    if not len(ids) or previous is None:
         return None
-    ids = batch[model.schema.id_column].astype(str).to_numpy()
-    top = [str(i) for i in ids[np.argsort(-scores, kind="stable")][:k]]
-    prev = db.scalar("SELECT top_ids FROM call_lists ORDER BY id DESC LIMIT 1")
-    db.execute(
-        "INSERT INTO call_lists (model_version, dataset_version, created_at, top_ids) VALUES (:m, NULL, :t, :i)",
-        {"m": model.version, "t": now(), "i": json.dumps(top)},
-    )
-    if prev is None:
-        return None
-    before = set(json.loads(prev))
-    return len(before & set(top)) / max(len(before), 1)
-
-
-def latest_check(db: Database) -> dict[str, Any] | None:
-    """The newest stored check (full result)."""
-    row = db.scalar("SELECT result FROM drift_checks ORDER BY id DESC LIMIT 1")
-    return None if row is None else dict(json.loads(row))
+    order = np.argsort(-np.asarray(scores), kind="stable")[:k]
+    top = set(ids.astype(str).to_numpy()[order])
+    before = set(previous[:k])
+    return len(before & top) / max(len(before), 1)

@@ -91,7 +91,7 @@ class PerformanceDriftCalculator:
         seed: int = 0,
     ) -> None:
         self.metric, self.test, self.tolerance = metric, test, tolerance
-        self.kw = {
+        self.kw: dict[str, Any] = {
             "threshold": threshold,
             "top_k_fraction": top_k_fraction,
             "top_k_count": top_k_count,
@@ -121,10 +121,10 @@ class PerformanceDriftCalculator:
         return self.baseline - self.tolerance, used
 
     def calculate(self, y: np.ndarray, scores: np.ndarray) -> PerformanceResult:
-        from riskwatch.evaluation import compute_metrics
+        from riskwatch.model.metrics import compute_metrics
 
         y, scores = np.asarray(y, dtype=np.int64), np.asarray(scores, dtype=float)
-        metrics = compute_metrics(y, scores, **self.kw)  # type: ignore[arg-type]
+        metrics = compute_metrics(y, scores, **self.kw)
         value = metrics.get(self.metric)
         limit, used = self.limit()
         if value is None or limit is None:
@@ -165,13 +165,13 @@ class PerformanceDriftCalculator:
         )
 
     def _interval(self, y: np.ndarray, scores: np.ndarray) -> tuple[float, float] | None:
-        from riskwatch.evaluation import compute_metrics
+        from riskwatch.model.metrics import compute_metrics
 
         rng = np.random.default_rng(self.seed)
         values = []
         for _ in range(self.bootstrap if len(y) <= 5000 else 50):
             idx = rng.integers(0, len(y), len(y))
-            v = compute_metrics(y[idx], scores[idx], **self.kw).get(self.metric)  # type: ignore[arg-type]
+            v = compute_metrics(y[idx], scores[idx], **self.kw).get(self.metric)
             if v is not None:
                 values.append(v)
         if len(values) < 10:
@@ -184,7 +184,7 @@ def estimate_performance(
     scores: np.ndarray, *, top_k_fraction: float = 0.1, top_k_count: int = 100
 ) -> dict[str, Any]:
     """Label-free estimates from calibrated probabilities (CBPE)."""
-    from riskwatch.evaluation import top_k
+    from riskwatch.model.metrics import top_k
 
     p = np.asarray(scores, dtype=float)
     n = len(p)

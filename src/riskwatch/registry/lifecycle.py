@@ -2,7 +2,8 @@
 
 Aliases (``champion``, ``challenger``, ``previous``) move in one transaction together with their
 history rows, so "which model was in production on date X" is always answerable and a reader
-always sees a complete, registered model.
+always sees a complete, registered model. The gate takes scores; it never re-scores a model whose
+score on the same evaluation set is already stored.
 """
 
 from __future__ import annotations
@@ -12,23 +13,15 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from riskwatch.errors import DataError, NotFound
-from riskwatch.registry import evalsets, store
+from riskwatch.errors import ConfigError, DataError, NotFound
+from riskwatch.storage import models as store
 from riskwatch.storage.metadata import now
 
 if TYPE_CHECKING:
-    from riskwatch.config import Settings
-    from riskwatch.storage.db import Database
-    from riskwatch.storage.workspace import Workspace
+    import pandas as pd
 
-INTENDED_USE = (
-    "Rank current corporate clients by their risk of leaving so client managers can "
-    "decide whom to call first; the score is a calibrated probability."
-)
-LIMITS = (
-    "Learned from past clients of this business only; not causal (factors say what the model "
-    "reacts to, not why a client leaves); re-check after drift; tiny datasets give unstable models."
-)
+    from riskwatch.context import RunContext
+    from riskwatch.model.scoring import LoadedModel
 
 
 @dataclass
@@ -43,6 +36,7 @@ class TrainOutcome:
     metrics: dict[str, Any]
 
     def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form."""
         return asdict(self)
 
 
@@ -61,54 +55,54 @@ class DeployDecision:
     forced: bool = False
 
     def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form."""
         return asdict(self)
 
 
-def train_and_register(
-    settings: Settings,
-    ws: Workspace,
-    db: Database,
-    *,
-    reason: str = "",
-    dataset_version: int | None = None,
-) -> TrainOutcome:
-    """Fit a model on a dataset version (default: the current one), register and score it."""
+def train_and_register(ctx: RunContext, *, reason: str = "") -> TrainOutcome:
+    """Fit a model on the current dataset, score it on its evaluation set, register it."""
     import numpy as np
 
-    from riskwatch.storage.datasets import current_version, get_version
-    from riskwatch.training import fit
+    from riskwatch.model.scoring import LoadedModel
+    from riskwatch.model.splits import choose_holdout, labels
+    from riskwatch.model.training import fit
+    from riskwatch.registry.artifacts import save_model
+    from riskwatch.registry.card import INTENDED_USE, LIMITS, provenance
+    from riskwatch.registry.evalsets import read_eval_path
+    from riskwatch.storage.files import content_identity
 
-    dsv = get_version(db, dataset_version) if dataset_version else current_version(db)
+    settings, dsv = ctx.settings, ctx.version
     if dsv is None:
         raise NotFound("no data ingested yet: run `riskwatch ingest` (or `riskwatch run`) first")
     schema = dsv.schema
-    frame = evalsets.labelled(evalsets.dataset_frame(ws, db, dsv.version), schema)
+    rows = ctx.data()
+    mask = rows.frame[schema.target_column].notna().to_numpy()
+    frame, keys = rows.frame.loc[mask].reset_index(drop=True), rows.keys[mask]
     if len(frame) == 0:
         raise DataError(f"dataset v{dsv.version} has no labelled rows to train on")
     cfg = settings.training
     extra: dict[str, bytes] = {}
     eval_path = settings.evaluation.path
     if eval_path is not None:
-        eval_set, eval_fp = evalsets.eval_path_identity(Path(eval_path))
-        train = frame
-        holdout_how = "configured evaluation data"
+        eval_set, eval_fp = content_identity(Path(eval_path))
+        evaluation = read_eval_path(Path(eval_path), schema)
+        train, holdout_how = frame, "configured evaluation data"
     else:
-        mask, holdout_how = evalsets.choose_holdout(
+        held, holdout_how = choose_holdout(
             frame, schema, settings.evaluation.holdout_fraction, cfg.seed
         )
-        keys = evalsets.row_keys(frame, schema)[mask]
         buf = io.BytesIO()
-        np.save(buf, keys)
-        extra[evalsets.HOLDOUT] = buf.getvalue()
-        train = frame.loc[~mask].reset_index(drop=True)
+        np.save(buf, keys[held])
+        extra[store.HOLDOUT] = buf.getvalue()
+        train = frame.loc[~held].reset_index(drop=True)
+        evaluation = frame.loc[held].reset_index(drop=True)
         eval_set, eval_fp = f"holdout:dataset-v{dsv.version}", None
-    y = evalsets.labels(train, schema)
+    y = labels(train, schema)
     fitted = fit(train, y, schema, cfg)
-    if fitted.kind in ("logistic", "course"):
-        from riskwatch.explain import remember_means
-        from riskwatch.training import prepare
-
-        remember_means(fitted.pipeline, prepare(train, schema))
+    candidate = LoadedModel(
+        0, fitted.pipeline, schema, {}, settings.scoring.threshold, fitted.baseline
+    )
+    metrics = evaluate(ctx, candidate, evaluation)
     card = {
         "kind": fitted.kind,
         "created_at": now(),
@@ -128,86 +122,79 @@ def train_and_register(
         "eval_how": holdout_how,
         "threshold": settings.scoring.threshold,
         "fit_seconds": round(fitted.seconds, 3),
+        "metrics": metrics,
         "intended_use": INTENDED_USE,
         "limits": LIMITS,
-        **_provenance(),
+        **provenance(),
     }
-    payload = {
-        "pipeline": fitted.pipeline,
-        "schema": schema.to_json(),
-        "reference": fitted.reference,
-    }
-    version = store.register(
-        ws,
-        db,
-        payload,
-        card,
-        dataset_version=dsv.version,
-        fingerprint=dsv.fingerprint,
-        kind=fitted.kind,
-        eval_set=eval_set,
+    version = save_model(
+        ctx.ws,
+        ctx.db,
+        pipeline=fitted.pipeline,
+        schema_json=schema.to_json(),
+        baseline=fitted.baseline,
+        card=card,
         extra_files=extra,
     )
-    metrics = score_model(settings, ws, db, version, fingerprint=eval_fp)
+    store.store_metrics(ctx.db, version, eval_set, eval_fp, metrics)
+    card = store.model_row(ctx.db, version)["card"]
+    ctx.add_model(
+        LoadedModel(version, fitted.pipeline, schema, card, candidate.threshold, fitted.baseline)
+    )
+    ctx.cache[("eval", version)] = evaluation
     return TrainOutcome(
         version,
         fitted.kind,
         str(fitted.selection.get("why", "")),
         len(train),
         round(fitted.seconds, 3),
-        metrics,
+        {**metrics, "eval_set": eval_set},
     )
 
 
-def score_model(
-    settings: Settings,
-    ws: Workspace,
-    db: Database,
-    version: int,
-    *,
-    eval_of: int | None = None,
-    fingerprint: str | None = None,
-) -> dict[str, Any]:
-    """Score ``version`` on the evaluation set of ``eval_of`` (default: its own) and store it."""
-    from riskwatch.evaluation import compute_metrics
+def evaluate(ctx: RunContext, model: LoadedModel, frame: pd.DataFrame) -> dict[str, Any]:
+    """A model's metrics on labelled rows (pure: nothing stored)."""
+    from riskwatch.model.metrics import compute_metrics
+    from riskwatch.model.splits import labels
 
-    model = store.load_version(settings, db, ws, version)
-    owner = store.model_row(db, eval_of or version)
-    frame = evalsets.evaluation_frame(settings, ws, db, owner["version"])
-    sc = settings.scoring
     if len(frame) == 0:
-        metrics: dict[str, Any] = {"rows": 0, "undefined": {"all": "the evaluation set is empty"}}
-    else:
-        metrics = compute_metrics(
-            evalsets.labels(frame, model.schema),
-            model.predict_proba(frame),
-            threshold=model.threshold,
-            top_k_fraction=sc.top_k_fraction,
-            top_k_count=sc.top_k_count,
-        )
-    store.store_metrics(db, version, owner["eval_set"], fingerprint, metrics)
+        return {"rows": 0, "undefined": {"all": "the evaluation set is empty"}}
+    sc = ctx.settings.scoring
+    return compute_metrics(
+        labels(frame, model.schema),
+        model.risk(frame),
+        threshold=model.threshold,
+        top_k_fraction=sc.top_k_fraction,
+        top_k_count=sc.top_k_count,
+    )
+
+
+def score_model(ctx: RunContext, version: int, *, eval_of: int | None = None) -> dict[str, Any]:
+    """Score ``version`` on the evaluation set of ``eval_of`` (default: its own) and store it."""
+    from riskwatch.registry.evalsets import evaluation_rows
+
+    owner = store.model_row(ctx.db, eval_of or version)
+    metrics = evaluate(ctx, ctx.model(version), evaluation_rows(ctx, owner["version"]))
+    store.store_metrics(ctx.db, version, owner["eval_set"], None, metrics)
     return {**metrics, "eval_set": owner["eval_set"]}
 
 
-def _set_alias(db: Database, alias: str, version: int | None, *, actor: str, reason: str) -> None:
-    old = db.scalar("SELECT version FROM aliases WHERE alias = :a", {"a": alias})
-    db.execute("DELETE FROM aliases WHERE alias = :a", {"a": alias})
-    if version is not None:
-        db.execute(
-            "INSERT INTO aliases (alias, version, updated_at) VALUES (:a, :v, :t)",
-            {"a": alias, "v": version, "t": now()},
-        )
-    db.execute(
-        "INSERT INTO alias_history (alias, version, previous, actor, reason, at) "
-        "VALUES (:a, :v, :p, :u, :r, :t)",
-        {"a": alias, "v": version, "p": old, "u": actor, "r": reason, "t": now()},
+def gate(
+    metric: str, candidate: float | None, champion: float | None, tolerance: float, eval_set: str
+) -> tuple[bool, str]:
+    """The champion/challenger rule: promote when not worse by more than ``tolerance``."""
+    if candidate is None or champion is None:
+        return False, f"{metric} is undefined on {eval_set}; keeping the champion"
+    promoted = candidate >= champion - tolerance
+    cmp = "not worse than" if promoted else "worse than"
+    return promoted, (
+        f"{metric} {candidate:.4f} is {cmp} the champion's {champion:.4f} "
+        f"(tolerance {tolerance:g}) on {eval_set}"
     )
 
 
 def deploy(
-    settings: Settings,
-    ws: Workspace,
-    db: Database,
+    ctx: RunContext,
     version: int | None = None,
     *,
     force: bool = False,
@@ -215,39 +202,33 @@ def deploy(
     actor: str = "cli",
 ) -> DeployDecision:
     """Promote ``version`` (default: the newest) if the gate lets it, or by force with a reason."""
+    db = ctx.db
     if version is None:
-        top = db.scalar("SELECT MAX(version) FROM models")
-        if top is None:
+        version = store.newest_version(db)
+        if version is None:
             raise NotFound("no model to deploy: run `riskwatch train` first")
-        version = int(top)
-    store.model_row(db, version)
+    row = store.model_row(db, version)
+    ctx.model(version)  # verified loadable (a model trained in this run is already in memory)
+    eval_set = str(row["eval_set"])
     champion = store.champion_version(db)
-    metric = settings.scoring.primary_metric
-    eval_set = str(db.scalar("SELECT eval_set FROM models WHERE version = :v", {"v": version}))
+    metric = ctx.settings.scoring.primary_metric
     cand_score = champ_score = None
     if champion is None:
         promoted, why = True, "no champion yet"
     elif champion == version:
         promoted, why = False, f"v{version} is already the champion"
     else:
-        cand = score_model(settings, ws, db, version)
-        champ = score_model(settings, ws, db, champion, eval_of=version)
+        # the candidate was scored on its own set when it was trained; the champion is scored
+        # on that same set now (stored under the set's name, beside its headline figures)
+        cand = store.latest_metrics(db, version) or score_model(ctx, version)
+        champ = score_model(ctx, champion, eval_of=version)
         cand_score, champ_score = cand.get(metric), champ.get(metric)
-        tol = settings.deploy.tolerance
-        if cand_score is None or champ_score is None:
-            promoted, why = False, f"{metric} is undefined on {eval_set}; keeping the champion"
-        else:
-            promoted = cand_score >= champ_score - tol
-            cmp = "not worse than" if promoted else "worse than"
-            why = (
-                f"{metric} {cand_score:.4f} is {cmp} the champion's {champ_score:.4f} "
-                f"(tolerance {tol:g}) on {eval_set}"
-            )
+        promoted, why = gate(
+            metric, cand_score, champ_score, ctx.settings.deploy.tolerance, eval_set
+        )
     forced = force and not promoted and champion != version
     if forced:
         if not reason:
-            from riskwatch.errors import ConfigError
-
             raise ConfigError(
                 "deploy --force needs --reason: forced promotions are recorded with why"
             )
@@ -258,87 +239,29 @@ def deploy(
     with db.transaction():
         if promoted:
             if champion is not None:
-                _set_alias(db, "previous", champion, actor=actor, reason=f"replaced by v{version}")
-            _set_alias(db, "champion", version, actor=actor, reason=reason or why)
-            if db.scalar("SELECT version FROM aliases WHERE alias = 'challenger'") == version:
-                _set_alias(db, "challenger", None, actor=actor, reason="promoted")
+                store.set_alias(
+                    db, "previous", champion, actor=actor, reason=f"replaced by v{version}"
+                )
+            store.set_alias(db, "champion", version, actor=actor, reason=reason or why)
+            if store.alias_version(db, "challenger") == version:
+                store.set_alias(db, "challenger", None, actor=actor, reason="promoted")
         elif champion != version:
-            _set_alias(db, "challenger", version, actor=actor, reason=why)
-        db.execute(
-            "INSERT INTO deployments (candidate, champion, metric, candidate_score, champion_score, eval_set, "
-            "decision, reason, forced, actor, at) VALUES (:c, :h, :m, :cs, :hs, :e, :d, :r, :f, :a, :t)",
-            {
-                "c": version,
-                "h": champion,
-                "m": metric,
-                "cs": cand_score,
-                "hs": champ_score,
-                "e": eval_set,
-                "d": "promoted" if promoted else "rejected",
-                "r": why,
-                "f": int(forced),
-                "a": actor,
-                "t": now(),
-            },
-        )
+            store.set_alias(db, "challenger", version, actor=actor, reason=why)
+        store.record_deployment(db, decision.to_dict(), actor=actor)
     return decision
 
 
-def rollback(
-    settings: Settings, ws: Workspace, db: Database, *, reason: str = "", actor: str = "cli"
-) -> int:
+def rollback(ctx: RunContext, *, reason: str, actor: str = "cli") -> int:
     """Move ``champion`` back to ``previous`` (verified loadable first); returns the new champion."""
-    previous = db.scalar("SELECT version FROM aliases WHERE alias = 'previous'")
+    db = ctx.db
+    previous = store.alias_version(db, "previous")
     if previous is None:
         raise NotFound("nothing to roll back to: no 'previous' model is recorded")
-    store.load_version(settings, db, ws, int(previous))
+    ctx.model(previous)
     current = store.champion_version(db)
     with db.transaction():
-        _set_alias(
-            db, "champion", int(previous), actor=actor, reason=reason or f"rollback from v{current}"
+        store.set_alias(
+            db, "champion", previous, actor=actor, reason=reason or f"rollback from v{current}"
         )
-        _set_alias(db, "previous", current, actor=actor, reason="rolled back")
-    return int(previous)
-
-
-def alias_history(db: Database, alias: str | None = None) -> list[dict[str, Any]]:
-    """Every alias move, oldest first."""
-    rows = db.execute(
-        "SELECT alias, version, previous, actor, reason, at FROM alias_history "
-        + ("WHERE alias = :a " if alias else "")
-        + "ORDER BY id",
-        {"a": alias} if alias else None,
-    )
-    keys = ("alias", "version", "previous", "actor", "reason", "at")
-    return [dict(zip(keys, r, strict=True)) for r in rows]
-
-
-def champion_at(db: Database, when: str) -> int | None:
-    """The champion's version at an ISO time (UTC), from the alias history."""
-    value = db.scalar(
-        "SELECT version FROM alias_history WHERE alias = 'champion' AND at <= :w "
-        "ORDER BY id DESC LIMIT 1",
-        {"w": when},
-    )
-    return None if value is None else int(value)
-
-
-def _provenance() -> dict[str, Any]:
-    from importlib import metadata
-
-    import riskwatch
-
-    packages: dict[str, str | None] = {}
-    for name in ("scikit-learn", "numpy", "pandas", "scipy", "joblib"):
-        try:
-            packages[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            packages[name] = None
-    head = Path(riskwatch.__file__).resolve().parents[2] / ".git" / "HEAD"
-    commit: str | None = None
-    try:
-        ref = head.read_text().strip()
-        commit = (head.parent / ref[5:]).read_text().strip() if ref.startswith("ref: ") else ref
-    except OSError:
-        pass
-    return {"code_version": riskwatch.__version__, "git_commit": commit, "packages": packages}
+        store.set_alias(db, "previous", current, actor=actor, reason="rolled back")
+    return previous

@@ -9,19 +9,14 @@ from __future__ import annotations
 
 import base64
 import io
-import os
-import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
-    from riskwatch.config import Settings
-    from riskwatch.storage.db import Database
-    from riskwatch.storage.workspace import Workspace
+    from riskwatch.context import RunContext
 
 
 @dataclass
@@ -34,26 +29,26 @@ class ReportPaths:
     pngs: list[Path]
 
 
-def collect(settings: Settings, ws: Workspace, db: Database) -> dict[str, Any]:
-    """Everything the report shows, from stored results (plus the champion's evaluation scores)."""
-    from riskwatch import views
-    from riskwatch.evaluation import calibration_curve
-    from riskwatch.registry import evaluation_frame, load_champion
+def collect(ctx: RunContext) -> dict[str, Any]:
+    """Everything the report shows: the shared answers plus the champion's evaluation scores."""
+    from riskwatch.answers import drift, models, risk, scoring, stats
+    from riskwatch.model.metrics import calibration_curve
+    from riskwatch.registry.evalsets import evaluation_rows
 
     data: dict[str, Any] = {
-        "scoring": views.scoring(settings, db),
-        "models": views.models(db),
-        "drift": views.drift(db, 5),
-        "summary": views.summarystats(db),
-        "diagnostics": views.diagnostics(db),
-        "risk": views.risk(settings, ws, db, 20),
+        "scoring": scoring.scoring(ctx),
+        "models": models.models(ctx),
+        "drift": drift.drift(ctx, 5),
+        "summary": stats.summarystats(ctx),
+        "diagnostics": stats.diagnostics(ctx),
+        "risk": risk.risk(ctx, 20),
     }
-    champion = load_champion(settings, db, ws)
+    champion = ctx.champion()
     if champion is not None:
-        frame = evaluation_frame(settings, ws, db, champion)
+        frame = evaluation_rows(ctx, champion.version)
         if len(frame):
             y = frame[champion.schema.target_column].astype("int64").to_numpy()
-            p = champion.predict_proba(frame)
+            p = champion.risk(frame)
             data["eval"] = {
                 "y": y,
                 "p": p,
@@ -92,44 +87,35 @@ def figures(data: dict[str, Any]) -> dict[str, Figure]:
     return out
 
 
-def build_report(
-    settings: Settings, ws: Workspace, db: Database, *, run_id: int | None = None
-) -> ReportPaths:
-    """Write a new report folder and return its paths."""
+def build_report(ctx: RunContext, *, run_id: int | None = None) -> ReportPaths:
+    """Write a new report folder (with the API answers as ``apireturns.json``); return its paths."""
+    import json
+
     from matplotlib.backends.backend_pdf import PdfPages
 
+    from riskwatch.answers.snapshot import snapshot
     from riskwatch.reporting.html import render_html, text_pages
+    from riskwatch.storage.reports import write_report
 
-    data = collect(settings, ws, db)
+    data = collect(ctx)
     figs = figures(data)
-    ws.reports.mkdir(parents=True, exist_ok=True)
-    tmp = ws.reports / f".tmp-{uuid.uuid4().hex}"
-    tmp.mkdir()
+    files: dict[str, bytes] = {}
     images: dict[str, str] = {}
     for name, fig in figs.items():
         buf = io.BytesIO()
         fig.savefig(buf, format="png", dpi=90)
-        (tmp / f"{name}.png").write_bytes(buf.getvalue())
+        files[f"{name}.png"] = buf.getvalue()
         images[name] = base64.b64encode(buf.getvalue()).decode()
-    (tmp / "report.html").write_text(render_html(data, images, run_id=run_id), encoding="utf-8")
-    with PdfPages(tmp / "report.pdf") as pdf:
+    files["report.html"] = render_html(data, images, run_id=run_id).encode("utf-8")
+    pdf_buf = io.BytesIO()
+    with PdfPages(pdf_buf) as pdf:
         for page in text_pages(data, run_id=run_id):
             pdf.savefig(page)
         for fig in figs.values():
             pdf.savefig(fig)
-    for f in tmp.iterdir():
-        with f.open("rb") as fh:
-            os.fsync(fh.fileno())
-    folder = _final_name(ws.reports)
-    tmp.rename(folder)
+    files["report.pdf"] = pdf_buf.getvalue()
+    files["apireturns.json"] = json.dumps(snapshot(ctx), indent=2, default=str).encode("utf-8")
+    folder = write_report(ctx.ws, files)
     return ReportPaths(
         folder, folder / "report.html", folder / "report.pdf", sorted(folder.glob("*.png"))
     )
-
-
-def _final_name(root: Path) -> Path:
-    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-    n = 1
-    while (root / f"{stamp}-{n}").exists():
-        n += 1
-    return root / f"{stamp}-{n}"

@@ -10,13 +10,12 @@ from __future__ import annotations
 import hashlib
 import json
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from riskwatch.errors import DataError, NotFound
-from riskwatch.ingestion import HASH_COLUMN
-from riskwatch.schema import DataSchema
+from riskwatch.schema import HASH_COLUMN, DataSchema
 from riskwatch.storage.metadata import now
 from riskwatch.storage.workspace import Workspace, atomic_path
 
@@ -46,6 +45,12 @@ class DatasetVersion:
     fingerprint: str
     parts: tuple[Part, ...]
     schema: DataSchema
+
+
+def current_version_number(db: Database) -> int | None:
+    """The newest committed version's number (one light query)."""
+    top = db.scalar("SELECT MAX(version) FROM dataset_versions")
+    return None if top is None else int(top)
 
 
 def current_version(db: Database) -> DatasetVersion | None:
@@ -122,30 +127,81 @@ def seen_hashes(ws: Workspace, version: DatasetVersion | None) -> np.ndarray:
     return np.sort(np.concatenate(arrays))
 
 
+@dataclass(frozen=True)
+class Rows:
+    """Rows of a dataset (storage columns) and their stored row keys (content hashes)."""
+
+    frame: pd.DataFrame
+    keys: np.ndarray
+
+
+@dataclass
+class StoredRows:
+    """Every row of a version's parts, read once; views select parts and apply ``dedupe``."""
+
+    version: DatasetVersion
+    raw: pd.DataFrame
+    part_of_row: np.ndarray
+    _views: dict[tuple[str, ...], Rows] = field(default_factory=dict)
+
+    def view(self, parts: tuple[Part, ...] | None = None) -> Rows:
+        """The rows of some parts (default: all), later records superseding earlier ones."""
+        import numpy as np
+
+        chosen = self.version.parts if parts is None else parts
+        key = tuple(p.name for p in chosen)
+        if key not in self._views:
+            index = {p.name: i for i, p in enumerate(self.version.parts)}
+            wanted = np.array([index[n] for n in key], dtype=np.int64)
+            data = self.raw
+            if len(wanted) != len(self.version.parts):
+                data = data.loc[np.isin(self.part_of_row, wanted)]
+            schema = self.version.schema
+            if schema.dedupe == "latest":
+                data = data.drop_duplicates(subset=list(schema.key), keep="last")
+            data = data.reset_index(drop=True)
+            keys = data[HASH_COLUMN].to_numpy()
+            self._views[key] = Rows(data.drop(columns=[HASH_COLUMN]), keys)
+        return self._views[key]
+
+
+def read_rows(ws: Workspace, version: DatasetVersion) -> StoredRows:
+    """Read every part of a version (checked against its recorded size) into memory once.
+
+    Raises:
+        DataError: a part is missing or unreadable.
+    """
+    import numpy as np
+    import pandas as pd
+
+    frames, owner = [], []
+    for i, part in enumerate(version.parts):
+        path = ws.datasets / part.name
+        if not path.is_file():
+            raise DataError(f"{path}: dataset part of version {version.version} is missing")
+        frame = pd.read_parquet(path)
+        if len(frame) != part.rows:
+            raise DataError(
+                f"{path}: dataset part of version {version.version} has {len(frame)} rows, "
+                f"{part.rows} recorded"
+            )
+        frames.append(frame)
+        owner.append(np.full(len(frame), i, dtype=np.int64))
+    if not frames:
+        columns = [*version.schema.columns, HASH_COLUMN]
+        return StoredRows(version, pd.DataFrame(columns=columns), np.empty(0, dtype=np.int64))
+    raw = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
+    return StoredRows(version, raw, np.concatenate(owner))
+
+
 def load_dataset(
     ws: Workspace, version: DatasetVersion, *, parts: tuple[Part, ...] | None = None
 ) -> pd.DataFrame:
     """The rows of a version (or of some of its parts), later records superseding earlier ones.
 
-    Raises:
-        DataError: a part is missing or does not match its recorded checksum.
+    A one-off read; a run reads through its context (:mod:`riskwatch.context`) instead.
     """
-    import pandas as pd
-
-    chosen = version.parts if parts is None else parts
-    frames = []
-    for part in chosen:
-        path = ws.datasets / part.name
-        if not path.is_file():
-            raise DataError(f"{path}: dataset part of version {version.version} is missing")
-        frames.append(pd.read_parquet(path))
-    schema = version.schema
-    if not frames:
-        return pd.DataFrame(columns=list(schema.columns))
-    data = pd.concat(frames, ignore_index=True).drop(columns=[HASH_COLUMN])
-    if schema.dedupe == "latest":
-        data = data.drop_duplicates(subset=list(schema.key), keep="last", ignore_index=True)
-    return data
+    return read_rows(ws, version).view(parts).frame
 
 
 def remove_orphans(ws: Workspace, db: Database) -> list[Path]:

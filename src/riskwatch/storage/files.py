@@ -8,8 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from riskwatch.errors import DataError
-from riskwatch.ingestion import ROW_COLUMN
-from riskwatch.schema import NULL_TOKENS
+from riskwatch.schema import NULL_TOKENS, ROW_COLUMN
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -32,6 +31,30 @@ def read_chunks(
         yield from _parquet_chunks(path, chunk_rows)
     else:
         yield from _csv_chunks(path, text_columns, chunk_rows)
+
+
+def data_files_in(path: Path) -> list[Path]:
+    """``path`` itself when it is a file, else every CSV/Parquet file under it (hidden skipped)."""
+    if path.is_file():
+        return [path]
+    if not path.is_dir():
+        return []
+    return sorted(
+        p
+        for p in path.rglob("*")
+        if p.is_file() and p.suffix.lower() in (".csv", ".parquet") and not p.name.startswith(".")
+    )
+
+
+def content_identity(path: Path) -> tuple[str, str]:
+    """(name, sha256 of the content) of a file or of every file under a folder."""
+    import hashlib
+
+    digest = hashlib.sha256()
+    files = [path] if path.is_file() else sorted(p for p in path.rglob("*") if p.is_file())
+    for f in files:
+        digest.update(f.read_bytes())
+    return f"file:{path}", digest.hexdigest()
 
 
 def read_header(path: Path) -> list[str]:

@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from riskwatch.errors import LockBusy
 
@@ -94,6 +95,23 @@ class Workspace:
                 _HELD.discard(path)
         finally:
             os.close(fd)
+
+
+def read_cache(ws: Workspace, name: str) -> Any:
+    """A JSON document from the workspace's cache folder, or None when absent or unreadable."""
+    import json
+
+    try:
+        return json.loads((ws.cache / name).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+
+
+def write_cache(ws: Workspace, name: str, data: Any) -> None:
+    """Store a JSON document in the workspace's cache folder (atomically)."""
+    import json
+
+    atomic_write_text(ws.cache / name, json.dumps(data, indent=1, default=str))
 
 
 def atomic_write_bytes(path: Path, data: bytes) -> None:

@@ -5,27 +5,32 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from fastapi import APIRouter, Request
-from fastapi.responses import PlainTextResponse
+from fastapi import APIRouter
+from fastapi.responses import JSONResponse, PlainTextResponse
 
 from riskwatch import __version__
+from riskwatch.api.deps import State
+from riskwatch.api.schemas import Health, Ready
 
 router = APIRouter(tags=["health"])
 secured = APIRouter(tags=["health"])
 
 
-@router.get("/health")
+@router.get("/health", response_model=Health)
 def health() -> dict[str, str]:
     """Liveness: the process answers."""
     return {"status": "ok", "version": __version__}
 
 
-@secured.get("/ready")
-def ready(request: Request) -> Any:
+@secured.get(
+    "/ready",
+    response_model=Ready,
+    response_model_exclude_none=True,
+    responses={503: {"model": Ready}},
+)
+def ready(state: State) -> Any:
     """Readiness: a champion exists and its artifact loads and verifies."""
-    from fastapi.responses import JSONResponse
-
-    model = request.app.state.rw.model()
+    model = state.champion()
     if model is None:
         return JSONResponse(
             {"ready": False, "reason": "no loadable champion model"}, status_code=503
@@ -34,9 +39,8 @@ def ready(request: Request) -> Any:
 
 
 @secured.get("/metrics", response_class=PlainTextResponse)
-def metrics(request: Request) -> str:
+def metrics(state: State) -> str:
     """Prometheus text format: request counts and latency sums per route, the model served."""
-    state = request.app.state.rw
     snap = state.snapshot()
     lines = [
         "# HELP riskwatch_requests_total Requests by route, method and status.",

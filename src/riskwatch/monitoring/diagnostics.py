@@ -17,19 +17,19 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from riskwatch.storage.metadata import now
-from riskwatch.storage.workspace import atomic_write_text
+from riskwatch.storage.workspace import read_cache, write_cache
 
 if TYPE_CHECKING:
     import pandas as pd
 
-    from riskwatch.config import Settings
+    from riskwatch.context import RunContext
     from riskwatch.schema import DataSchema
-    from riskwatch.storage.db import Database
     from riskwatch.storage.workspace import Workspace
 
 INDEX = "https://pypi.org/pypi"
 DEADLINE_S = 2.0
 CACHE_HOURS = 24  # the index is asked at most once a day
+DEPENDENCY_CACHE = "dependencies.json"
 _PIN = re.compile(r"^([A-Za-z0-9_.\-]+)(?:\[[^\]]*\])?==([^\s;\\]+)")
 
 
@@ -95,16 +95,15 @@ def _f(v: Any) -> float | None:
     return None if out != out else out
 
 
-def timings(db: Database, history: int = 20) -> dict[str, Any]:
-    """Latest duration per step, its history and trend (mean of the last 5 vs the 5 before)."""
+def timings(history: dict[str, list[tuple[str, float]]]) -> dict[str, Any]:
+    """Latest duration per step, its history and trend (mean of the last 5 vs the 5 before).
+
+    Args:
+        history: step -> (started_at, seconds), newest first (see ``storage.records.step_timings``).
+    """
     out: dict[str, Any] = {}
-    steps = [r[0] for r in db.execute("SELECT DISTINCT step FROM step_timings ORDER BY step")]
-    for step in steps:
-        rows = db.execute(
-            "SELECT started_at, duration_s FROM step_timings WHERE step = :s ORDER BY id DESC LIMIT :n",
-            {"s": step, "n": history},
-        )
-        values = [float(r[1]) for r in rows]
+    for step, rows in history.items():
+        values = [seconds for _, seconds in rows]
         recent, before = values[:5], values[5:10]
         trend = (
             (sum(recent) / len(recent)) / (sum(before) / len(before))
@@ -115,7 +114,7 @@ def timings(db: Database, history: int = 20) -> dict[str, Any]:
             "latest_s": values[0],
             "at": rows[0][0],
             "runs": len(values),
-            "history": [{"at": r[0], "seconds": float(r[1])} for r in reversed(rows)],
+            "history": [{"at": at, "seconds": seconds} for at, seconds in reversed(rows)],
             "trend_ratio": trend,
         }
     return out
@@ -177,13 +176,10 @@ def dependencies(
                 "outdated": bool(new and installed and new != installed),
             }
         )
-    ws.cache.mkdir(parents=True, exist_ok=True)
-    atomic_write_text(
-        ws.cache / "dependencies.json",
-        json.dumps(
-            {"checked_at": now(), "complete": all(v for v in latest.values()), "packages": rows},
-            indent=1,
-        ),
+    write_cache(
+        ws,
+        DEPENDENCY_CACHE,
+        {"checked_at": now(), "complete": all(v for v in latest.values()), "packages": rows},
     )
     return rows
 
@@ -192,8 +188,8 @@ def _cached_latest(ws: Workspace, required: dict[str, str]) -> dict[str, str | N
     """Latest versions from a complete index answer cached less than CACHE_HOURS ago."""
     from datetime import UTC, datetime, timedelta
 
+    cache = read_cache(ws, DEPENDENCY_CACHE)
     try:
-        cache = json.loads((ws.cache / "dependencies.json").read_text())
         age = datetime.now(UTC) - datetime.fromisoformat(cache["checked_at"])
         latest = {r["package"]: r["latest"] for r in cache["packages"]}
     except (OSError, ValueError, KeyError, TypeError):
@@ -226,49 +222,22 @@ def _latest_versions(names: list[str], deadline: float) -> tuple[dict[str, str |
     return out, ""
 
 
-def run_diagnostics(
-    settings: Settings, ws: Workspace, db: Database, *, network: bool = True
-) -> dict[str, Any]:
+def run_diagnostics(ctx: RunContext, *, network: bool = True) -> dict[str, Any]:
     """Compute every diagnostic on the current dataset and store it."""
-    from riskwatch.storage.datasets import current_version, load_dataset
+    from riskwatch.storage.records import record_diagnostics, step_timings
 
     t0 = time.perf_counter()
-    version = current_version(db)
+    version = ctx.version
     out: dict[str, Any] = {"dataset_version": version.version if version else None}
     if version is not None:
-        frame = load_dataset(ws, version)
+        frame = ctx.data().frame
         out["summary"] = summary_stats(frame, version.schema)
         out["missing"] = missing_data(frame)
-    out["timings"] = timings(db)
-    out["dependencies"] = dependencies(ws, network=network)
+    out["timings"] = timings(step_timings(ctx.db))
+    out["dependencies"] = dependencies(ctx.ws, network=network)
     out["seconds"] = time.perf_counter() - t0
-    with db.transaction():
-        for kind in ("summary", "missing", "timings", "dependencies"):
-            if kind in out:
-                db.execute(
-                    "INSERT INTO diagnostics (kind, dataset_version, created_at, payload) VALUES (:k, :v, :t, :p)",
-                    {
-                        "k": kind,
-                        "v": out["dataset_version"],
-                        "t": now(),
-                        "p": json.dumps(out[kind], default=str),
-                    },
-                )
-    return out
-
-
-def latest_diagnostics(db: Database, kind: str) -> dict[str, Any] | None:
-    """The newest stored diagnostic of a kind (summary, missing, timings, dependencies)."""
-    rows = db.execute(
-        "SELECT payload, created_at, dataset_version FROM diagnostics WHERE kind = :k "
-        "ORDER BY id DESC LIMIT 1",
-        {"k": kind},
+    kinds = ("summary", "missing", "timings", "dependencies")
+    record_diagnostics(
+        ctx.db, {k: out[k] for k in kinds if k in out}, dataset_version=out["dataset_version"]
     )
-    if not rows:
-        return None
-    return {
-        "kind": kind,
-        "created_at": rows[0][1],
-        "dataset_version": rows[0][2],
-        "data": json.loads(rows[0][0]),
-    }
+    return out

@@ -26,8 +26,9 @@ from riskwatch.storage.metadata import now
 
 if TYPE_CHECKING:
     from riskwatch.config import Settings
+    from riskwatch.context import RunContext
+    from riskwatch.ingest.sources import Unit
     from riskwatch.storage.db import Database
-    from riskwatch.storage.workspace import Workspace
 
 Progress = Callable[[str], None]
 
@@ -36,7 +37,7 @@ Progress = Callable[[str], None]
 class Pending:
     """What step 1 found: the work waiting for this run."""
 
-    units: list[str]
+    units: list[Unit]
     dataset_version: int | None
     processed: int | None
     reported: int | None
@@ -56,7 +57,7 @@ class Pending:
 
     def describe(self) -> list[str]:
         """What a run would do, in words (for ``--dry-run``)."""
-        out = [f"ingest {u}" for u in self.units]
+        out = [f"ingest {u.source}: {u.name}" for u in self.units]
         if self.unprocessed and not self.units:
             out.append(
                 f"finish processing dataset version {self.dataset_version} (left by an earlier run)"
@@ -96,25 +97,23 @@ class RunResult:
 
 def find_pending(settings: Settings, db: Database) -> Pending:
     """Step 1: new units in the sources and work left over (light)."""
-    from riskwatch import intake
+    from riskwatch.ingest.job import pending_units
+    from riskwatch.storage.datasets import current_version_number
+    from riskwatch.storage.models import champion_created_at, champion_version
 
-    units = intake.pending_units(settings, db)
-    top = db.scalar("SELECT MAX(version) FROM dataset_versions")
-    champ = db.execute(
-        "SELECT m.version, m.created_at FROM aliases a JOIN models m ON m.version = a.version "
-        "WHERE a.alias = 'champion'"
-    )
+    units = pending_units(settings, db)
+    top = current_version_number(db)
+    created = champion_created_at(db)
     too_old = False
     max_age = settings.deploy.max_model_age_days
-    if champ and max_age is not None:
-        created = datetime.fromisoformat(champ[0][1])
-        too_old = datetime.now(UTC) - created > timedelta(days=max_age)
+    if created is not None and max_age is not None:
+        too_old = datetime.now(UTC) - datetime.fromisoformat(created) > timedelta(days=max_age)
     return Pending(
-        units=[f"{u.source}: {u.name}" for u in units],
-        dataset_version=None if top is None else int(top),
+        units=units,
+        dataset_version=top,
         processed=runs.get_marker(db, runs.PROCESSED),
         reported=runs.get_marker(db, runs.REPORTED),
-        champion=int(champ[0][0]) if champ else None,
+        champion=champion_version(db),
         champion_too_old=too_old,
     )
 
@@ -143,15 +142,14 @@ class _Steps:
 
 
 def run(
-    settings: Settings,
-    ws: Workspace,
-    db: Database,
+    ctx: RunContext,
     *,
     trigger: str = "cli",
     dry_run: bool = False,
     progress: Progress | None = None,
 ) -> RunResult:
     """Run the whole process once; the caller holds the workspace lock (unless dry-run)."""
+    settings, db = ctx.settings, ctx.db
     try:
         pending = find_pending(settings, db)
     except RiskwatchError as exc:  # e.g. a database down: record the failed run, lose nothing
@@ -176,7 +174,7 @@ def run(
     run_id = runs.start_run(db, trigger)
     steps = _Steps(db, run_id, progress)
     try:
-        result = _process(settings, ws, db, pending, steps)
+        result = _process(ctx, pending, steps)
     except Exception as exc:
         message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         runs.finish_run(
@@ -187,11 +185,9 @@ def run(
     return result
 
 
-def _process(
-    settings: Settings, ws: Workspace, db: Database, pending: Pending, steps: _Steps
-) -> RunResult:
+def _process(ctx: RunContext, pending: Pending, steps: _Steps) -> RunResult:
     """Steps 1-6 once there is work."""
-    from riskwatch import intake
+    from riskwatch.ingest import job
 
     with steps.step("check") as info:
         info["decision"] = (
@@ -199,70 +195,53 @@ def _process(
             if pending.units
             else "no new units; resuming earlier work"
         )
-        info["units"] = pending.units
+        info["units"] = [f"{u.source}: {u.name}" for u in pending.units]
     if pending.units:
         with steps.step("ingest") as info:
-            report = intake.ingest(settings, ws, db)
-            info["decision"] = intake.summary(report).splitlines()[0]
+            report = job.ingest(ctx, pending.units)
+            info["decision"] = job.summary(report).splitlines()[0]
             info.update(
                 accepted=report.accepted,
                 version=report.dataset_version,
                 rejected=[u.unit for u in report.rejected],
             )
-    version = db.scalar("SELECT MAX(version) FROM dataset_versions")
-    if version is None:
+    if ctx.version is None:
         return RunResult(steps.run_id, "ok", "no accepted data yet", steps.done)
-    version = int(version)
-    processed = runs.get_marker(db, runs.PROCESSED)
+    version = ctx.version.version
+    processed = runs.get_marker(ctx.db, runs.PROCESSED)
     outcome = "model unchanged"
     if processed != version or pending.champion_too_old:
-        outcome = _decide(settings, ws, db, steps, processed, version, pending.champion_too_old)
-        runs.set_marker(db, runs.PROCESSED, version)
-    report_path = _report(settings, ws, db, steps, version)
-    from riskwatch.registry import champion_version
-
-    champion = champion_version(db)
+        outcome = _decide(ctx, steps, processed, pending.champion_too_old)
+        runs.set_marker(ctx.db, runs.PROCESSED, version)
+    report_path = _report(ctx, steps, version)
     return RunResult(
         steps.run_id,
         "ok",
         outcome,
         steps.done,
-        champion=champion,
+        champion=ctx.champion_version(),
         report=report_path,
-        top=_top(settings, ws, db),
+        top=_top(ctx),
     )
 
 
-def _decide(
-    settings: Settings,
-    ws: Workspace,
-    db: Database,
-    steps: _Steps,
-    processed: int | None,
-    version: int,
-    too_old: bool,
-) -> str:
+def _decide(ctx: RunContext, steps: _Steps, processed: int | None, too_old: bool) -> str:
     """Steps 3-5: drift check, retrain and gate."""
-    from riskwatch import registry
     from riskwatch.monitoring.check import check_batch
+    from riskwatch.registry import lifecycle
 
-    champion = registry.load_champion(settings, db, ws)
+    champion = ctx.champion()
     reasons: list[str] = []
     with steps.step("drift") as info:
         if champion is None:
             info["decision"] = "no champion yet"
             reasons.append("no champion yet")
         else:
-            batch, name = _new_rows(ws, db, processed, version)
+            batch = ctx.new_rows(processed).frame
             if len(batch):
+                name = f"dataset v{processed or 0}..v{ctx.version.version if ctx.version else 0}"
                 check = check_batch(
-                    settings,
-                    ws,
-                    db,
-                    batch=batch,
-                    batch_name=name,
-                    model=champion,
-                    run_id=steps.run_id,
+                    ctx, batch=batch, batch_name=name, model=champion, run_id=steps.run_id
                 )
                 info["decision"] = check.verdict + (
                     ": " + "; ".join(check.reasons[:3]) if check.reasons else ""
@@ -274,76 +253,52 @@ def _decide(
                 info["decision"] = "no new rows to check"
         if too_old and champion is not None:
             reasons.append(
-                f"champion v{champion.version} is older than {settings.deploy.max_model_age_days} days"
+                f"champion v{champion.version} is older than "
+                f"{ctx.settings.deploy.max_model_age_days} days"
             )
     if not reasons:
         return f"no drift: champion v{champion.version if champion else '-'} kept"
     why = "; ".join(reasons)
     with steps.step("train") as info:
-        trained = registry.train_and_register(settings, ws, db, reason=why)
+        trained = lifecycle.train_and_register(ctx, reason=why)
         info["decision"] = f"trained v{trained.version}"
         info["outcome"] = trained.to_dict()
     with steps.step("deploy") as info:
-        decision = registry.deploy(settings, ws, db, trained.version, reason=why, actor="pipeline")
+        decision = lifecycle.deploy(ctx, trained.version, reason=why, actor="pipeline")
         detail = decision.to_dict()
         info["decision"] = (
-            "promoted" if detail.get("promoted") else "kept champion"
-        ) + f": {detail.get('reason', '')}"
+            "promoted" if decision.promoted else "kept champion"
+        ) + f": {decision.reason}"
         info["gate"] = detail
-    verb = "promoted" if detail.get("promoted") else "not promoted"
+    verb = "promoted" if decision.promoted else "not promoted"
     return f"retrained ({why}); v{trained.version} {verb}"
 
 
-def _new_rows(ws: Workspace, db: Database, processed: int | None, version: int) -> tuple[Any, str]:
-    """The rows added since the processed version, and a name for the batch."""
-    from riskwatch.storage.datasets import get_version, load_dataset
-
-    current = get_version(db, version)
-    before = {p.name for p in get_version(db, processed).parts} if processed else set()
-    new = tuple(p for p in current.parts if p.name not in before)
-    name = f"dataset v{processed or 0}..v{version}"
-    return load_dataset(ws, current, parts=new), name
-
-
-def _report(
-    settings: Settings, ws: Workspace, db: Database, steps: _Steps, version: int
-) -> str | None:
-    """Step 6: diagnostics, report and API-style output (skipped when already written)."""
-    if runs.get_marker(db, runs.REPORTED) == version:
+def _report(ctx: RunContext, steps: _Steps, version: int) -> str | None:
+    """Step 6: diagnostics, call list, report and API-style output (skipped when already written)."""
+    if runs.get_marker(ctx.db, runs.REPORTED) == version:
         return None
-    from riskwatch.diagnostics import run_diagnostics
-
-    with steps.step("diagnostics") as info:
-        run_diagnostics(settings, ws, db)
-        info["decision"] = "stored"
+    from riskwatch.answers.risk import record_top
+    from riskwatch.monitoring.diagnostics import run_diagnostics
     from riskwatch.reporting.report import build_report
 
+    with steps.step("diagnostics") as info:
+        run_diagnostics(ctx)
+        info["decision"] = "stored"
     with steps.step("report") as info:
-        paths = build_report(settings, ws, db, run_id=steps.run_id)
-        _write_apireturns(settings, ws, db, paths.folder)
+        record_top(ctx)
+        paths = build_report(ctx, run_id=steps.run_id)
         info["decision"] = f"written to {paths.folder}"
-    runs.set_marker(db, runs.REPORTED, version)
+    runs.set_marker(ctx.db, runs.REPORTED, version)
     return str(paths.html)
 
 
-def _write_apireturns(settings: Settings, ws: Workspace, db: Database, folder: Any) -> None:
-    """The combined API answers (the course's ``apireturns``), next to the report."""
-    import json
-
-    from riskwatch import views
-    from riskwatch.storage.workspace import atomic_write_text
-
-    snapshot = views.snapshot(settings, ws, db)
-    atomic_write_text(folder / "apireturns.json", json.dumps(snapshot, indent=2, default=str))
-
-
-def _top(settings: Settings, ws: Workspace, db: Database, n: int = 5) -> list[dict[str, Any]]:
+def _top(ctx: RunContext, n: int = 5) -> list[dict[str, Any]]:
     """The top of the call list, for the summary."""
-    from riskwatch import views
+    from riskwatch.answers.risk import risk
 
     try:
-        answer = views.risk(settings, ws, db, n)
+        answer = risk(ctx, n)
     except Exception:  # the summary must not fail a finished run
         return []
-    clients = answer.get("clients", []) if isinstance(answer, dict) else answer
-    return list(clients)[:n]
+    return list(answer.get("clients", []))[:n]

@@ -51,8 +51,8 @@ class Source(Protocol):
 
 def build_sources(settings: Settings) -> list[Source]:
     """Instantiate the configured sources, in configuration order."""
-    from riskwatch.sources.folder import FolderSource
-    from riskwatch.sources.sql import SqlSource
+    from riskwatch.ingest.sources.folder import FolderSource
+    from riskwatch.ingest.sources.sql import SqlSource
 
     out: list[Source] = []
     for name, cfg in settings.sources.items():

@@ -9,7 +9,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from riskwatch.errors import SourceUnavailable
-from riskwatch.sources import Unit
+from riskwatch.ingest.sources import Unit
+from riskwatch.storage.ingestions import cache_file_hash, file_hash_cache, settled_hashes
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -61,20 +62,8 @@ class FolderSource:
 
     def pending(self, db: Database) -> list[Unit]:
         """Files whose content was never ingested nor rejected as it is."""
-        known = {
-            r[0]: (r[1], r[2], r[3])
-            for r in db.execute(
-                "SELECT path, size, mtime_ns, content_hash FROM file_hashes WHERE source = :s",
-                {"s": self.name},
-            )
-        }
-        done = {
-            r[0]
-            for r in db.execute(
-                "SELECT DISTINCT content_hash FROM ingestions "
-                "WHERE content_hash IS NOT NULL AND status IN ('ingested', 'rejected')"
-            )
-        }
+        known = file_hash_cache(db, self.name)
+        done = settled_hashes(db)
         units = []
         for file in data_files(self.path):
             stat = file.stat()
@@ -107,18 +96,12 @@ class FolderSource:
 
     def mark(self, db: Database, unit: Unit) -> None:
         """Cache the file's hash by path, size and mtime so the next check need not re-hash it."""
-        db.execute(
-            "DELETE FROM file_hashes WHERE source = :s AND path = :p",
-            {"s": self.name, "p": unit.name},
-        )
-        db.execute(
-            "INSERT INTO file_hashes (source, path, size, mtime_ns, content_hash) "
-            "VALUES (:s, :p, :size, :m, :h)",
-            {
-                "s": self.name,
-                "p": unit.name,
-                "size": unit.size,
-                "m": int(unit.extra.get("mtime_ns", "0")),
-                "h": unit.content_hash,
-            },
+        assert unit.content_hash is not None
+        cache_file_hash(
+            db,
+            self.name,
+            unit.name,
+            size=unit.size,
+            mtime_ns=int(unit.extra.get("mtime_ns", "0")),
+            content_hash=unit.content_hash,
         )

@@ -11,15 +11,11 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from riskwatch.errors import DataError
-from riskwatch.schema import NULL_TOKENS, DataSchema
+from riskwatch.schema import HASH_COLUMN, NULL_TOKENS, REASON_COLUMN, ROW_COLUMN, DataSchema
 
 if TYPE_CHECKING:
     import numpy as np
     import pandas as pd
-
-HASH_COLUMN = "_rw_hash"
-REASON_COLUMN = "_rw_reason"
-ROW_COLUMN = "_rw_row"
 
 
 @dataclass(frozen=True)

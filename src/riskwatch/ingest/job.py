@@ -1,6 +1,6 @@
 """The ingestion job: find new units in every source, validate, deduplicate, commit a version.
 
-The pure rules live in :mod:`riskwatch.ingestion`; this module only wires them to the
+The pure rules live in :mod:`riskwatch.ingest.rules`; this module only wires them to the
 sources and the workspace. All units of one call are committed together with one
 metadata transaction, so a kill at any moment leaves the previous version intact.
 """
@@ -18,8 +18,9 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from riskwatch.config import Settings
+    from riskwatch.context import RunContext
+    from riskwatch.ingest.sources import Source, Unit
     from riskwatch.schema import DataSchema
-    from riskwatch.sources import Source, Unit
     from riskwatch.storage.datasets import Part
     from riskwatch.storage.db import Database
     from riskwatch.storage.workspace import Workspace
@@ -69,16 +70,22 @@ class IngestReport:
 
 def pending_units(settings: Settings, db: Database) -> list[Unit]:
     """Every unit waiting in every source (no pandas import)."""
-    from riskwatch.sources import build_sources
+    from riskwatch.ingest.sources import build_sources
 
     return [u for src in build_sources(settings) for u in src.pending(db)]
 
 
-def ingest(settings: Settings, ws: Workspace, db: Database) -> IngestReport:
-    """Ingest every pending unit of every source; the caller holds the workspace lock."""
-    from riskwatch.sources import build_sources
+def ingest(ctx: RunContext, units: list[Unit] | None = None) -> IngestReport:
+    """Ingest every pending unit of every source; the caller holds the workspace lock.
+
+    Args:
+        ctx: the run context (its dataset is refreshed when a version is committed).
+        units: the pending units, when the caller has just listed them (else listed here).
+    """
+    from riskwatch.ingest.sources import build_sources
     from riskwatch.storage.datasets import current_version, remove_orphans, seen_hashes
 
+    settings, ws, db = ctx.settings, ctx.ws, ctx.db
     started = time.perf_counter()
     ws.ensure()
     remove_orphans(ws, db)
@@ -92,11 +99,15 @@ def ingest(settings: Settings, ws: Workspace, db: Database) -> IngestReport:
     )
     done: list[tuple[Source, Unit, UnitReport]] = []
     for source in build_sources(settings):
-        for unit in source.pending(db):
+        todo = (
+            source.pending(db) if units is None else [u for u in units if u.source == source.name]
+        )
+        for unit in todo:
             done.append((source, unit, _ingest_unit(settings, ws, source, unit, state)))
     report.units = [r for _, _, r in done]
     if done:
         _commit(db, done, state, report, version)
+        ctx.dataset_changed()
     report.rows_total = state.rows
     report.seconds = time.perf_counter() - started
     return report
@@ -116,8 +127,8 @@ def _ingest_unit(
     import numpy as np
     import pandas as pd
 
-    from riskwatch.ingestion import dedupe, split_conflicts, validate
-    from riskwatch.schema import resolve_schema
+    from riskwatch.ingest.rules import dedupe, split_conflicts, validate
+    from riskwatch.schema import HASH_COLUMN, ROW_COLUMN, resolve_schema
     from riskwatch.storage.datasets import write_part
 
     t0 = time.perf_counter()
@@ -134,7 +145,7 @@ def _ingest_unit(
         for read in source.read(unit, text_columns=text_cols):
             chunk = read.drop(columns=[c for c in read.columns if c in dropped])
             if schema is None:
-                schema = resolve_schema(contract, chunk.drop(columns=["_rw_row"]))
+                schema = resolve_schema(contract, chunk.drop(columns=[ROW_COLUMN]))
             valid, bad = validate(chunk, schema)
             valid, clashes = split_conflicts(valid, schema)
             new, dups = dedupe(valid, schema=schema, seen=seen)
@@ -145,7 +156,7 @@ def _ingest_unit(
             bad_frames += [f for f in (bad, clashes) if len(f)]
             if len(new):
                 new_parts.append(write_part(ws, new))
-                seen = [*seen, np.sort(new["_rw_hash"].to_numpy())]
+                seen = [*seen, np.sort(new[HASH_COLUMN].to_numpy())]
                 if len(seen) > 4:  # keep membership checks to a few binary searches
                     seen = [np.sort(np.concatenate(seen))]
     except DataError as exc:
@@ -189,6 +200,7 @@ def _commit(
     previous: Any,
 ) -> None:
     from riskwatch.storage.datasets import commit_version
+    from riskwatch.storage.ingestions import record_ingestion
 
     changed = any(r.accepted for _, _, r in done)
     with db.transaction():
@@ -199,29 +211,25 @@ def _commit(
             )
         finished = now()
         for source, unit, rep in done:
-            db.execute(
-                "INSERT INTO ingestions (source, unit, content_hash, watermark_from, watermark_to,"
-                " rows_read, rows_accepted, rows_quarantined, rows_duplicate, status, message,"
-                " quarantine_path, dataset_version, started_at, finished_at, duration_s) VALUES"
-                " (:source, :unit, :hash, :wf, :wt, :r, :a, :q, :d, :status, :msg, :qp, :dv,"
-                " :start, :fin, :dur)",
+            record_ingestion(
+                db,
                 {
                     "source": rep.source,
                     "unit": rep.unit,
-                    "hash": unit.content_hash,
-                    "wf": unit.watermark_from,
-                    "wt": unit.watermark_to,
-                    "r": rep.read,
-                    "a": rep.accepted,
-                    "q": rep.quarantined,
-                    "d": rep.duplicate,
+                    "content_hash": unit.content_hash,
+                    "watermark_from": unit.watermark_from,
+                    "watermark_to": unit.watermark_to,
+                    "rows_read": rep.read,
+                    "rows_accepted": rep.accepted,
+                    "rows_quarantined": rep.quarantined,
+                    "rows_duplicate": rep.duplicate,
                     "status": rep.status,
-                    "msg": rep.message,
-                    "qp": rep.quarantine_path,
-                    "dv": version if rep.status == "ingested" else None,
-                    "start": rep.started_at or finished,
-                    "fin": finished,
-                    "dur": rep.seconds,
+                    "message": rep.message,
+                    "quarantine_path": rep.quarantine_path,
+                    "dataset_version": version if rep.status == "ingested" else None,
+                    "started_at": rep.started_at or finished,
+                    "finished_at": finished,
+                    "duration_s": rep.seconds,
                 },
             )
             if rep.status == "ingested" or unit.content_hash:

@@ -9,10 +9,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from riskwatch.errors import ConfigError, SourceUnavailable
-from riskwatch.ingestion import ROW_COLUMN
-from riskwatch.sources import Unit
+from riskwatch.ingest.sources import Unit
+from riskwatch.schema import ROW_COLUMN
 from riskwatch.storage.db import Database, light_dialect, quote_ident, redact
-from riskwatch.storage.metadata import now
+from riskwatch.storage.ingestions import set_watermark, watermark
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -35,8 +35,7 @@ class SqlSource:
 
     def last_watermark(self, db: Database) -> tuple[str, str] | None:
         """The stored ``(value, kind)`` of the last ingested watermark, if any."""
-        rows = db.execute("SELECT value, kind FROM watermarks WHERE source = :s", {"s": self.name})
-        return (rows[0][0], rows[0][1]) if rows else None
+        return watermark(db, self.name)
 
     def pending(self, db: Database) -> list[Unit]:
         """One unit covering every row above the last watermark, up to the current maximum."""
@@ -85,11 +84,8 @@ class SqlSource:
 
     def mark(self, db: Database, unit: Unit) -> None:
         """Store the unit's upper watermark (inside the caller's transaction)."""
-        db.execute("DELETE FROM watermarks WHERE source = :s", {"s": self.name})
-        db.execute(
-            "INSERT INTO watermarks (source, value, kind, updated_at) VALUES (:s, :v, :k, :t)",
-            {"s": self.name, "v": unit.watermark_to, "k": unit.extra["kind"], "t": now()},
-        )
+        assert unit.watermark_to is not None
+        set_watermark(db, self.name, unit.watermark_to, unit.extra["kind"])
 
     def _above(
         self, last: tuple[str, str] | None, upper: tuple[str | None, str] | None = None

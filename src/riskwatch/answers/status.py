@@ -1,32 +1,31 @@
-"""``riskwatch status``: sources and pending data, champion, last drift verdict, last and next run."""
+"""Is everything fine? Sources and pending data, champion, last drift verdict, last and next run."""
 
 from __future__ import annotations
 
-import json
 from typing import TYPE_CHECKING, Any
 
 from riskwatch.storage import runs
 
 if TYPE_CHECKING:
     from riskwatch.config import Settings
-    from riskwatch.storage.db import Database
-    from riskwatch.storage.workspace import Workspace
-
-_KEY_METRICS = ("f1", "roc_auc", "pr_auc", "precision_at_k", "brier")
+    from riskwatch.context import RunContext
 
 
-def collect(settings: Settings, ws: Workspace, db: Database) -> dict[str, Any]:
+def status(ctx: RunContext) -> dict[str, Any]:
     """Everything ``status`` shows, as JSON-ready data (reads only; never changes anything)."""
-    from riskwatch import intake
+    from riskwatch.ingest.job import pending_units
+    from riskwatch.storage.db import redact
+    from riskwatch.storage.records import drift_checks
 
+    settings = ctx.settings
     sources: list[dict[str, Any]] = []
     try:
-        pending = intake.pending_units(settings, db)
+        pending = pending_units(settings, ctx.db)
         error = None
     except Exception as exc:  # an unreachable source is a status, not a crash
         pending, error = [], str(exc).splitlines()[0]
     for name, src in settings.sources.items():
-        where = src.path if src.kind == "folder" else f"{src.table} @ {_redact(src.url)}"
+        where = src.path if src.kind == "folder" else f"{src.table} @ {redact(src.url or '')}"
         sources.append(
             {
                 "name": name,
@@ -35,76 +34,51 @@ def collect(settings: Settings, ws: Workspace, db: Database) -> dict[str, Any]:
                 "pending": [u.name for u in pending if u.source == name],
             }
         )
-    version = db.execute(
-        "SELECT version, rows, created_at FROM dataset_versions ORDER BY version DESC LIMIT 1"
-    )
+    version = ctx.version
+    checks = drift_checks(ctx.db, 1)
     return {
         "config": str(settings.config_path),
-        "workspace": str(ws.root),
+        "workspace": str(ctx.ws.root),
         "sources": sources,
         "source_error": error,
-        "dataset": {"version": version[0][0], "rows": version[0][1], "created_at": version[0][2]}
+        "dataset": {
+            "version": version.version,
+            "rows": version.rows,
+            "created_at": version.created_at,
+        }
         if version
         else None,
-        "champion": _champion(db),
-        "last_drift": _last_drift(db),
-        "last_run": runs.last_run(db),
+        "champion": champion(ctx),
+        "last_drift": checks[0] if checks else None,
+        "last_run": runs.last_run(ctx.db),
         "next_run": _next_run(settings),
     }
 
 
-def _redact(url: str | None) -> str:
-    from riskwatch.storage.db import redact
+def champion(ctx: RunContext) -> dict[str, Any] | None:
+    """The champion: version, kind, since when, and its headline metrics on its evaluation set."""
+    from riskwatch.answers.scoring import HEADLINE, scoring
+    from riskwatch.storage.models import alias_since, model_row
 
-    return redact(url or "")
-
-
-def _champion(db: Database) -> dict[str, Any] | None:
-    row = db.execute(
-        "SELECT m.version, m.kind, m.created_at, a.updated_at FROM aliases a "
-        "JOIN models m ON m.version = a.version WHERE a.alias = 'champion'"
-    )
-    if not row:
+    answer = scoring(ctx)
+    version = answer["model_version"]
+    if version is None:
         return None
-    version, kind, created, since = row[0]
-    metrics = db.execute(
-        "SELECT eval_set, metrics, computed_at FROM model_metrics WHERE model_version = :v "
-        "ORDER BY id DESC LIMIT 1",
-        {"v": version},
-    )
-    shown: dict[str, Any] = {}
-    if metrics:
-        values = json.loads(metrics[0][1])
-        shown = {k: values.get(k) for k in _KEY_METRICS if k in values}
+    row = model_row(ctx.db, version)
+    metrics = answer["metrics"] or {}
     return {
         "version": version,
-        "kind": kind,
-        "created_at": created,
-        "champion_since": since,
-        "eval_set": metrics[0][0] if metrics else None,
-        "metrics": shown,
-    }
-
-
-def _last_drift(db: Database) -> dict[str, Any] | None:
-    row = db.execute(
-        "SELECT batch, model_version, verdict, reasons, checked_at FROM drift_checks ORDER BY id DESC LIMIT 1"
-    )
-    if not row:
-        return None
-    batch, model, verdict, reasons, at = row[0]
-    return {
-        "batch": batch,
-        "model_version": model,
-        "verdict": verdict,
-        "reasons": json.loads(reasons),
-        "checked_at": at,
+        "kind": row["kind"],
+        "created_at": row["created_at"],
+        "champion_since": alias_since(ctx.db, "champion"),
+        "eval_set": answer["eval_set"],
+        "metrics": {k: metrics.get(k) for k in HEADLINE if k in metrics},
     }
 
 
 def _next_run(settings: Settings) -> dict[str, Any] | None:
     try:
-        from riskwatch.scheduling import installed, next_run
+        from riskwatch.pipeline.schedule import installed, next_run
 
         lines = installed(settings.config_file)
     except Exception:  # no crontab binary or no permission: report as not scheduled
@@ -134,7 +108,8 @@ def render(info: dict[str, Any]) -> str:
             f"{k} {v:.3f}" for k, v in c["metrics"].items() if isinstance(v, int | float)
         )
         out.append(
-            f"champion   v{c['version']} {c['kind']} since {c['champion_since'][:19]}; {metrics}"
+            f"champion   v{c['version']} {c['kind']} since {str(c['champion_since'])[:19]}; "
+            f"{metrics} on {c['eval_set']}"
         )
     else:
         out.append("champion   none yet")

@@ -9,10 +9,14 @@ by cross-validated ROC AUC / PR AUC within a time budget and records why.
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+from sklearn.base import BaseEstimator, TransformerMixin
+
+from riskwatch.model import explain
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -34,21 +38,56 @@ class Fitted:
     params: dict[str, Any]
     selection: dict[str, Any] = field(default_factory=dict)
     calibration: dict[str, Any] = field(default_factory=dict)
-    reference: dict[str, Any] = field(default_factory=dict)
+    baseline: dict[str, Any] = field(default_factory=dict)
     seconds: float = 0.0
 
 
-def prepare(frame: pd.DataFrame, schema: DataSchema) -> pd.DataFrame:
-    """The feature columns typed for the pipeline: numbers as float, categories as object."""
+class ContractTypes(TransformerMixin, BaseEstimator):
+    """The first step of every pipeline: the contract's features, typed as in training.
+
+    Numbers become float (unparseable or missing: NaN); categories become text with surrounding
+    spaces removed and the null tokens (``""``, ``NA``, ``null``...) as missing, so a raw frame
+    from a file, the API or the dataset is scored exactly as the training rows were.
+    """
+
+    def __init__(self, features: tuple[str, ...] = (), categorical: tuple[str, ...] = ()) -> None:
+        self.features = features
+        self.categorical = categorical
+
+    def fit(self, X: Any, y: Any = None) -> ContractTypes:
+        """Nothing to learn; returns self."""
+        self.n_features_out_ = len(self.features)
+        return self
+
+    def transform(self, X: pd.DataFrame) -> pd.DataFrame:
+        """The typed feature columns of ``X``."""
+        return typed_features(X, self.features, self.categorical)
+
+    def get_feature_names_out(self, input_features: Any = None) -> np.ndarray:
+        """The feature names, in order."""
+        return np.asarray(list(self.features), dtype=object)
+
+
+def typed_features(
+    frame: pd.DataFrame, features: Sequence[str], categorical: Sequence[str]
+) -> pd.DataFrame:
+    """The ``features`` of ``frame`` in order: numbers as float, categories as text (null tokens
+    and blanks missing)."""
     import pandas as pd
 
-    out = {}
-    for col in schema.features:
-        if col in schema.categorical:
-            values = frame[col]
-            out[col] = values.astype(str).where(values.notna(), np.nan).astype("object")
-        else:
-            out[col] = pd.to_numeric(frame[col], errors="coerce").astype("float64")
+    from riskwatch.schema import NULL_TOKENS
+
+    out: dict[str, Any] = {}
+    for col in features:
+        values = frame[col]
+        if col in categorical:
+            text = values.astype("string").str.strip()
+            text = text.mask(text.isin(NULL_TOKENS))
+            out[col] = text.astype("object").where(text.notna(), np.nan).to_numpy()
+            continue
+        if not pd.api.types.is_numeric_dtype(values) or pd.api.types.is_bool_dtype(values):
+            values = pd.to_numeric(values, errors="coerce")
+        out[col] = values.astype("float64").to_numpy()
     return pd.DataFrame(out, index=frame.index)
 
 
@@ -63,10 +102,11 @@ def build(kind: str, schema: DataSchema, *, seed: int = 0) -> Pipeline:
 
     numeric = [c for c in schema.features if c not in schema.categorical]
     categorical = [c for c in schema.features if c in schema.categorical]
+    types = ContractTypes(tuple(schema.features), tuple(categorical))
     if kind == "course":  # the course: raw numeric columns, no scaling, liblinear as in its era
         prep = ColumnTransformer([("num", "passthrough", numeric)], remainder="drop")
         model: Any = LogisticRegression(C=1.0, random_state=0, solver="liblinear")
-        return Pipeline([("prep", prep), ("model", model)])
+        return Pipeline([("types", types), ("prep", prep), ("model", model)])
     steps = []
     if numeric:
         num = [SimpleImputer(strategy="median", add_indicator=True, keep_empty_features=True)]
@@ -103,7 +143,7 @@ def build(kind: str, schema: DataSchema, *, seed: int = 0) -> Pipeline:
         )
     else:
         raise ValueError(f"unknown model kind {kind!r}")
-    return Pipeline([("prep", prep), ("model", model)])
+    return Pipeline([("types", types), ("prep", prep), ("model", model)])
 
 
 def cv_folds(y: np.ndarray, wanted: int) -> int:
@@ -173,7 +213,7 @@ def fit(frame: pd.DataFrame, y: np.ndarray, schema: DataSchema, cfg: TrainingSet
             f"training data has only one class ({int(y[0]) if len(y) else 'none'}): "
             "a model needs clients who left and clients who stayed"
         )
-    X = prepare(frame, schema)
+    X = frame[list(schema.features)]
     selection = (
         choose(X, y, schema, cfg)
         if cfg.model == "auto"
@@ -204,21 +244,14 @@ def fit(frame: pd.DataFrame, y: np.ndarray, schema: DataSchema, cfg: TrainingSet
         params=_params(pipe),
         selection=selection,
         calibration=calibration,
-        reference=reference_values(X, schema),
+        baseline={
+            "typical": explain.typical_values(
+                typed_features(X, schema.features, schema.categorical), schema
+            ),
+            "means": explain.linear_baseline(pipe, X),
+        },
         seconds=time.perf_counter() - started,
     )
-
-
-def reference_values(X: pd.DataFrame, schema: DataSchema) -> dict[str, Any]:
-    """A typical value per feature (median, or the most frequent category) for explanations."""
-    out: dict[str, Any] = {}
-    for col in schema.features:
-        s = X[col].dropna()
-        if col in schema.categorical:
-            out[col] = s.mode().iloc[0] if len(s) else None
-        else:
-            out[col] = float(s.median()) if len(s) else 0.0
-    return out
 
 
 def _params(pipe: Pipeline) -> dict[str, Any]:
