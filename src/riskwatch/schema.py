@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from riskwatch.errors import ConfigError, DataError
@@ -129,6 +129,50 @@ def resolve_schema(contract: ContractSettings, frame: pd.DataFrame) -> DataSchem
         snapshot_column=contract.snapshot_column,
         value_column=contract.value_column,
         dedupe=contract.dedupe,
+        feature_order=tuple(features),
+    )
+
+
+def model_schema(stored: DataSchema, contract: ContractSettings) -> DataSchema:
+    """The schema a model is trained with: the stored dataset's, with the contract's current
+    choice of features applied (an ``exclude`` or ``features`` change takes effect on the next
+    retrain without re-ingesting anything).
+
+    Raises:
+        ConfigError: the contract changed something that stored data cannot follow (the id,
+            label, snapshot or value column, the labels, or a feature that was never stored).
+    """
+    fixed = {
+        "id_column": (stored.id_column, contract.id_column),
+        "target_column": (stored.target_column, contract.target_column),
+        "snapshot_column": (stored.snapshot_column, contract.snapshot_column),
+        "value_column": (stored.value_column, contract.value_column),
+        "positive_label": (str(stored.positive_label), str(contract.positive_label)),
+    }
+    for key, (was, now) in fixed.items():
+        if was != now:
+            raise ConfigError(
+                f"contract.{key}: changed from {was!r} to {now!r} after data was ingested; "
+                "stored data cannot follow (use a new workspace to start over with this contract)"
+            )
+    if contract.features is not None:
+        unknown = [c for c in contract.features if c not in stored.features]
+        if unknown:
+            raise ConfigError(
+                f"contract.features: {_names(unknown)} not in the stored data (its features are "
+                f"{_names(stored.features)}); use a new workspace to add a column"
+            )
+        features = [c for c in stored.features if c in contract.features]
+    else:
+        features = [c for c in stored.features if c not in contract.exclude]
+    if not features:
+        raise ConfigError("contract: no feature columns left after the contract's exclusions")
+    declared = set(contract.categorical or ())  # numbers may become categories, not the reverse
+    categorical = [c for c in features if c in stored.categorical or c in declared]
+    return replace(
+        stored,
+        numeric=tuple(c for c in features if c not in categorical),
+        categorical=tuple(c for c in features if c in categorical),
         feature_order=tuple(features),
     )
 

@@ -125,6 +125,8 @@ def render(
     cards = [
         ("champion", f"v{scoring['model_version']}" if scoring.get("model_version") else "none")
     ]
+    if scoring.get("eval_set"):
+        cards.append(("evaluated on", str(scoring["eval_set"])))
     cards += [
         (k, f"{m[k]:.3f}")
         for k in ("roc_auc", "f1", "precision_at_k")

@@ -138,7 +138,9 @@ def _ingest_unit(
     schema, seen = state.schema, state.seen
     named = {contract.id_column, contract.target_column, contract.snapshot_column}
     named |= {contract.value_column, *(contract.features or [])}
-    dropped = set(contract.exclude) | {c for c in source.system_columns if c not in named}
+    stored = set(schema.columns) if schema is not None else set()
+    dropped = {c for c in contract.exclude if c not in stored}  # a stored column stays stored
+    dropped |= {c for c in source.system_columns if c not in named}
     new_parts: list[Part] = []
     bad_frames: list[pd.DataFrame] = []
     try:

@@ -26,7 +26,7 @@ if TYPE_CHECKING:
     from riskwatch.schema import DataSchema
 
 CANDIDATES = ("logistic", "gradient_boosting")
-SELECTION_ROWS = 20_000  # cross-validation for model choice runs on at most this many rows
+CV_ROWS = 20_000  # cross-validation for model choice runs on at most this many rows
 
 
 @dataclass
@@ -167,9 +167,9 @@ def choose(
             "logistic regression is the safer choice on tiny data",
             "scores": {},
         }
-    if len(X) > SELECTION_ROWS:
+    if len(X) > CV_ROWS:
         rng = np.random.default_rng(cfg.seed)
-        pick = np.sort(rng.choice(len(X), SELECTION_ROWS, replace=False))
+        pick = np.sort(rng.choice(len(X), CV_ROWS, replace=False))
         X, y = X.iloc[pick], y[pick]
     started, scores, skipped = time.perf_counter(), {}, []
     for kind in CANDIDATES:

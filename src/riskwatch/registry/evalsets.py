@@ -50,13 +50,13 @@ def training_rows(ctx: RunContext, version: int) -> pd.DataFrame:
 def _evaluation_rows(ctx: RunContext, version: int) -> pd.DataFrame:
     import numpy as np
 
-    from riskwatch.schema import DataSchema
+    from riskwatch.storage.datasets import get_version
     from riskwatch.storage.models import holdout_keys, model_row
 
     row = model_row(ctx.db, version)
-    schema = DataSchema.from_json(row["card"]["schema"])
     if str(row["eval_set"]).startswith("file:"):
-        return read_eval_path(Path(str(row["eval_set"])[5:]), schema)
+        stored = get_version(ctx.db, int(row["dataset_version"])).schema
+        return read_eval_path(Path(str(row["eval_set"])[5:]), stored)
     frame, keys = _labelled(ctx, int(row["dataset_version"]))
     held = holdout_keys(ctx.ws, version)
     if held is None:

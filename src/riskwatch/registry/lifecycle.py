@@ -69,12 +69,13 @@ def train_and_register(ctx: RunContext, *, reason: str = "") -> TrainOutcome:
     from riskwatch.registry.artifacts import save_model
     from riskwatch.registry.card import INTENDED_USE, LIMITS, provenance
     from riskwatch.registry.evalsets import read_eval_path
+    from riskwatch.schema import model_schema
     from riskwatch.storage.files import content_identity
 
     settings, dsv = ctx.settings, ctx.version
     if dsv is None:
         raise NotFound("no data ingested yet: run `riskwatch ingest` (or `riskwatch run`) first")
-    schema = dsv.schema
+    schema = model_schema(dsv.schema, settings.contract)
     rows = ctx.data()
     mask = rows.frame[schema.target_column].notna().to_numpy()
     frame, keys = rows.frame.loc[mask].reset_index(drop=True), rows.keys[mask]
@@ -85,7 +86,7 @@ def train_and_register(ctx: RunContext, *, reason: str = "") -> TrainOutcome:
     eval_path = settings.evaluation.path
     if eval_path is not None:
         eval_set, eval_fp = content_identity(Path(eval_path))
-        evaluation = read_eval_path(Path(eval_path), schema)
+        evaluation = read_eval_path(Path(eval_path), dsv.schema)
         train, holdout_how = frame, "configured evaluation data"
     else:
         held, holdout_how = choose_holdout(
