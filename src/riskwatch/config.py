@@ -85,17 +85,18 @@ class TrainingSettings(_Section):
     """How models are chosen and fitted."""
 
     model: Literal["auto", "logistic", "gradient_boosting", "course"] = "auto"
-    calibration: Literal["sigmoid", "isotonic", "none"] = "sigmoid"
+    calibration: Literal["auto", "sigmoid", "isotonic", "none"] = "auto"
     seed: int = 0
     cv_folds: Annotated[int, Field(ge=2)] = 5
-    time_budget_seconds: Annotated[float, Field(gt=0)] = 120.0
+    time_budget_seconds: Annotated[float, Field(gt=0)] = 30.0
     selection_metric: Literal["roc_auc", "average_precision"] = "roc_auc"
+    recency: Literal["auto", "none"] = "auto"
 
 
 class ScoringSettings(_Section):
-    """Metrics the team cares about."""
+    """Metrics the team cares about, and the cut at which a client counts as at risk."""
 
-    threshold: Annotated[float, Field(gt=0, lt=1)] = 0.5
+    threshold: Annotated[float, Field(gt=0, lt=1)] | Literal["f1", "capacity"] = "capacity"
     top_k_fraction: Annotated[float, Field(gt=0, le=1)] = 0.1
     top_k_count: Annotated[int, Field(gt=0)] = 100
     primary_metric: str = "roc_auc"
@@ -121,6 +122,7 @@ class MonitoringSettings(_Section):
     performance_tolerance: Annotated[float, Field(ge=0)] = 0.0
     performance_metric: str | None = None
     data_drift_triggers_retrain: bool = False
+    max_quarantine_share: Annotated[float, Field(ge=0, le=1)] = 0.05
     performance_significance: bool = True
     calibration_tolerance: Annotated[float, Field(ge=0)] = 0.25
 

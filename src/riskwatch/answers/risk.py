@@ -14,22 +14,8 @@ if TYPE_CHECKING:
 
     from riskwatch.context import RunContext
     from riskwatch.model.scoring import LoadedModel
-    from riskwatch.schema import DataSchema
 
 FACTORS_FOR = 500  # reasons are computed for the top rows only: that is who gets called
-
-
-def current_clients(data: pd.DataFrame, schema: DataSchema) -> pd.DataFrame:
-    """The latest record of every client that has not already left.
-
-    Records are ordered by the snapshot column when there is one, else by arrival order.
-    """
-    frame = data
-    if schema.snapshot_column and schema.snapshot_column in frame.columns:
-        frame = frame.sort_values(schema.snapshot_column, kind="stable")
-    latest = frame.drop_duplicates(subset=[schema.id_column], keep="last")
-    gone = latest[schema.target_column].fillna(0).astype("int64") == 1
-    return latest.loc[~gone].reset_index(drop=True)
 
 
 def rank_clients(
@@ -64,6 +50,8 @@ def rank_clients(
 
 def call_list(ctx: RunContext) -> tuple[pd.DataFrame | None, int | None, int | None]:
     """The champion's ranked call list on the current dataset: (list, model, dataset version)."""
+    from riskwatch.model.splits import current_clients
+
     champion = ctx.champion_version()
     dataset = ctx.version
     if champion is None or dataset is None:

@@ -33,6 +33,9 @@ def train(ctx: typer.Context, json_out: JsonOption = False) -> None:
     if json_out:
         print_json(outcome.to_dict())
         return
+    if outcome.version is None:
+        typer.echo(outcome.why)
+        return
     typer.echo(
         f"trained model v{outcome.version} ({outcome.kind}, {outcome.rows} rows, {outcome.seconds:.2f} s)"
     )

@@ -25,14 +25,16 @@ if TYPE_CHECKING:
 
 
 def linear_coefficients(pipeline: Any) -> np.ndarray | None:
-    """The coefficients of a linear final step (inside calibration too), else None."""
+    """The coefficients of a linear final step (inside calibration or a shift too), else None."""
     model = pipeline.steps[-1][1]
-    inner = (
-        model.calibrated_classifiers_[0].estimator
-        if hasattr(model, "calibrated_classifiers_")
-        else model
-    )
-    coef = getattr(inner, "coef_", None)
+    while True:
+        if hasattr(model, "calibrated_classifiers_"):
+            model = model.calibrated_classifiers_[0].estimator
+        elif hasattr(model, "offset") and getattr(model, "estimator", None) is not None:
+            model = model.estimator  # a ShiftedClassifier: the shift is the same for everyone
+        else:
+            break
+    coef = getattr(model, "coef_", None)
     return None if coef is None else np.asarray(coef, dtype=np.float64).ravel()
 
 

@@ -1,9 +1,10 @@
-"""Pure training: build one scikit-learn Pipeline per model family, choose among them, fit.
+"""Pure training: build one scikit-learn Pipeline per model family and fit it by a plan.
 
-A fitted model is ONE Pipeline (preprocessing + calibrated estimator), so serving can never
-differ from training. ``course`` reproduces the course's model exactly (LogisticRegression on the
-raw numeric columns, no scaling); ``auto`` chooses between ``logistic`` and ``gradient_boosting``
-by cross-validated ROC AUC / PR AUC within a time budget and records why.
+A fitted model is ONE Pipeline (typing by the contract, preprocessing, calibrated estimator and
+an optional shift of its intercept to the newest month), so serving can never differ from
+training. A :class:`Plan` holds everything needed to fit the same model again on other rows
+(the refit after the gate). ``course`` reproduces the course's model exactly
+(LogisticRegression on the raw numeric columns, no scaling).
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.base import BaseEstimator, ClassifierMixin, TransformerMixin
 
 from riskwatch.model import explain
 
@@ -22,11 +23,42 @@ if TYPE_CHECKING:
     import pandas as pd
     from sklearn.pipeline import Pipeline
 
-    from riskwatch.config import TrainingSettings
     from riskwatch.schema import DataSchema
 
-CANDIDATES = ("logistic", "gradient_boosting")
-CV_ROWS = 20_000  # cross-validation for model choice runs on at most this many rows
+GBM_DEFAULTS: dict[str, Any] = {
+    "learning_rate": 0.06,
+    "max_iter": 300,
+    "max_leaf_nodes": 15,
+    "min_samples_leaf": 40,
+    "l2_regularization": 1.0,
+}
+
+
+@dataclass(frozen=True)
+class Plan:
+    """How to fit a model: family, parameters, calibration and the weight of recent months."""
+
+    kind: str
+    params: dict[str, Any] = field(default_factory=dict)
+    calibration: str = "none"
+    half_life: float | None = None  # recency half-life in snapshots; None: all months alike
+    recalibrate: bool = False  # shift the intercept so the newest month's rate is matched
+    seed: int = 0
+
+    def describe(self) -> str:
+        """The plan in words (model card)."""
+        parts = [self.kind]
+        if self.params:
+            parts.append(", ".join(f"{k}={v}" for k, v in sorted(self.params.items())))
+        parts.append(f"calibration {self.calibration}")
+        parts.append(
+            "all months weighted alike"
+            if self.half_life is None
+            else f"recency half-life {self.half_life:g} snapshot(s)"
+        )
+        if self.recalibrate:
+            parts.append("intercept matched to the newest month")
+        return "; ".join(parts)
 
 
 @dataclass
@@ -34,12 +66,16 @@ class Fitted:
     """A fitted pipeline and how it came to be."""
 
     pipeline: Pipeline
-    kind: str
+    plan: Plan
     params: dict[str, Any]
-    selection: dict[str, Any] = field(default_factory=dict)
     calibration: dict[str, Any] = field(default_factory=dict)
     baseline: dict[str, Any] = field(default_factory=dict)
     seconds: float = 0.0
+
+    @property
+    def kind(self) -> str:
+        """The model family."""
+        return self.plan.kind
 
 
 class ContractTypes(TransformerMixin, BaseEstimator):
@@ -91,8 +127,10 @@ def typed_features(
     return pd.DataFrame(out, index=frame.index)
 
 
-def build(kind: str, schema: DataSchema, *, seed: int = 0) -> Pipeline:
-    """An unfitted Pipeline ``prep -> model`` for a model family."""
+def build(
+    kind: str, schema: DataSchema, *, seed: int = 0, params: dict[str, Any] | None = None
+) -> Pipeline:
+    """An unfitted Pipeline ``types -> prep -> model`` for a model family."""
     from sklearn.compose import ColumnTransformer
     from sklearn.ensemble import HistGradientBoostingClassifier
     from sklearn.impute import SimpleImputer
@@ -128,18 +166,14 @@ def build(kind: str, schema: DataSchema, *, seed: int = 0) -> Pipeline:
         )
     prep = ColumnTransformer(steps, remainder="drop", verbose_feature_names_out=True)
     if kind == "logistic":
-        model = LogisticRegression(C=1.0, max_iter=2000, random_state=seed)
+        model = LogisticRegression(max_iter=2000, random_state=seed, **{"C": 1.0, **(params or {})})
     elif kind == "gradient_boosting":
         model = HistGradientBoostingClassifier(
-            learning_rate=0.06,
-            max_iter=300,
-            max_leaf_nodes=15,
-            min_samples_leaf=40,
-            l2_regularization=1.0,
             early_stopping=True,
             validation_fraction=0.15,
             n_iter_no_change=20,
             random_state=seed,
+            **{**GBM_DEFAULTS, **(params or {})},
         )
     else:
         raise ValueError(f"unknown model kind {kind!r}")
@@ -153,56 +187,27 @@ def cv_folds(y: np.ndarray, wanted: int) -> int:
     return folds if folds >= 2 else 0
 
 
-def choose(
-    X: pd.DataFrame, y: np.ndarray, schema: DataSchema, cfg: TrainingSettings
-) -> dict[str, Any]:
-    """Cross-validate the candidates and pick the best by ``cfg.selection_metric``."""
-    from sklearn.model_selection import StratifiedKFold, cross_validate
-
-    folds = cv_folds(y, cfg.cv_folds)
-    if folds == 0:
-        return {
-            "winner": "logistic",
-            "why": "too few rows of the smaller class to cross-validate; "
-            "logistic regression is the safer choice on tiny data",
-            "scores": {},
-        }
-    if len(X) > CV_ROWS:
-        rng = np.random.default_rng(cfg.seed)
-        pick = np.sort(rng.choice(len(X), CV_ROWS, replace=False))
-        X, y = X.iloc[pick], y[pick]
-    started, scores, skipped = time.perf_counter(), {}, []
-    for kind in CANDIDATES:
-        if time.perf_counter() - started > cfg.time_budget_seconds:
-            skipped.append(kind)
-            continue
-        res = cross_validate(
-            build(kind, schema, seed=cfg.seed),
-            X,
-            y,
-            cv=StratifiedKFold(folds, shuffle=True, random_state=cfg.seed),
-            scoring=("roc_auc", "average_precision"),
-        )
-        scores[kind] = {
-            "roc_auc": float(np.mean(res["test_roc_auc"])),
-            "roc_auc_std": float(np.std(res["test_roc_auc"])),
-            "average_precision": float(np.mean(res["test_average_precision"])),
-            "seconds": float(np.sum(res["fit_time"]) + np.sum(res["score_time"])),
-        }
-    metric = cfg.selection_metric
-    winner = max(scores, key=lambda k: scores[k][metric])
-    ranked = sorted(scores, key=lambda k: -scores[k][metric])
-    why = f"highest cross-validated {metric} ({scores[winner][metric]:.4f}, {folds} folds, {len(X)} rows)"
-    if len(ranked) > 1:
-        other = ranked[1]
-        why += f" vs {other} {scores[other][metric]:.4f}"
-    if skipped:
-        why += f"; not tried within the {cfg.time_budget_seconds:g} s budget: {', '.join(skipped)}"
-    return {"winner": winner, "why": why, "scores": scores, "folds": folds, "metric": metric}
+def recency_weights(snapshots: pd.Series | None, half_life: float | None) -> np.ndarray | None:
+    """Weights halving every ``half_life`` snapshots back from the newest (None: equal weights)."""
+    if half_life is None or snapshots is None:
+        return None
+    ranks = snapshots.rank(method="dense", ascending=False).to_numpy(dtype=np.float64) - 1.0
+    return np.power(0.5, ranks / half_life)
 
 
-def fit(frame: pd.DataFrame, y: np.ndarray, schema: DataSchema, cfg: TrainingSettings) -> Fitted:
-    """Choose (if ``auto``), fit and calibrate one Pipeline on ``frame``'s features."""
+def fit(
+    frame: pd.DataFrame,
+    y: np.ndarray,
+    schema: DataSchema,
+    plan: Plan,
+    *,
+    folds: int = 5,
+) -> Fitted:
+    """Fit and calibrate one Pipeline on ``frame``'s features as ``plan`` says.
+
+    Raises:
+        DataError: the labels hold one class only.
+    """
     from sklearn.calibration import CalibratedClassifierCV
 
     started = time.perf_counter()
@@ -214,35 +219,38 @@ def fit(frame: pd.DataFrame, y: np.ndarray, schema: DataSchema, cfg: TrainingSet
             "a model needs clients who left and clients who stayed"
         )
     X = frame[list(schema.features)]
-    selection = (
-        choose(X, y, schema, cfg)
-        if cfg.model == "auto"
-        else {"winner": cfg.model, "why": "configured"}
-    )
-    kind = selection["winner"]
-    pipe = build(kind, schema, seed=cfg.seed)
-    method = "none" if kind == "course" else cfg.calibration
-    folds = cv_folds(y, min(cfg.cv_folds, 5))
+    snapshots = frame[schema.snapshot_column] if schema.snapshot_column in frame.columns else None
+    weights = recency_weights(snapshots, plan.half_life)
+    pipe = build(plan.kind, schema, seed=plan.seed, params=plan.params)
+    method = "none" if plan.kind == "course" else plan.calibration
+    n_folds = cv_folds(y, min(folds, 5))
     calibration: dict[str, Any] = {"method": method}
-    if method != "none" and folds >= 2 and min(y.sum(), len(y) - y.sum()) >= 2 * folds:
+    if method != "none" and n_folds >= 2 and min(y.sum(), len(y) - y.sum()) >= 2 * n_folds:
         model = pipe.named_steps["model"]
         pipe.steps[-1] = (
             "model",
-            CalibratedClassifierCV(model, method=method, cv=folds, ensemble=False),
+            CalibratedClassifierCV(model, method=method, cv=n_folds, ensemble=False),
         )
-        calibration["folds"] = folds
+        calibration["folds"] = n_folds
     elif method != "none":
         calibration = {
             "method": "none",
             "requested": method,
             "why": "too few rows of the smaller class to calibrate by cross-validation",
         }
-    pipe.fit(X, y)
+    if weights is None:
+        pipe.fit(X, y)
+    else:
+        pipe.fit(X, y, model__sample_weight=weights)
+    if plan.recalibrate and snapshots is not None:
+        newest = (snapshots == snapshots.max()).to_numpy()
+        offset = intercept_shift(pipe.predict_proba(X.loc[newest])[:, 1], y[newest])
+        pipe.steps[-1] = ("model", ShiftedClassifier(pipe.steps[-1][1], offset))
+        calibration["intercept_shift"] = round(offset, 6)
     return Fitted(
         pipeline=pipe,
-        kind=kind,
+        plan=plan,
         params=_params(pipe),
-        selection=selection,
         calibration=calibration,
         baseline={
             "typical": explain.typical_values(
@@ -254,14 +262,61 @@ def fit(frame: pd.DataFrame, y: np.ndarray, schema: DataSchema, cfg: TrainingSet
     )
 
 
+def intercept_shift(p: np.ndarray, y: np.ndarray) -> float:
+    """The logit offset that makes the mean of ``p`` equal the observed rate of ``y``."""
+    p = np.clip(np.asarray(p, dtype=np.float64), 1e-6, 1 - 1e-6)
+    target = float(np.mean(y)) if len(y) else float(np.mean(p))
+    target = min(max(target, 1e-4), 1 - 1e-4)
+    z = np.log(p / (1 - p))
+    lo, hi = -10.0, 10.0
+    for _ in range(60):  # bisection: the mean is increasing in the offset
+        mid = (lo + hi) / 2
+        if np.mean(1 / (1 + np.exp(-(z + mid)))) < target:
+            lo = mid
+        else:
+            hi = mid
+    return (lo + hi) / 2
+
+
+class ShiftedClassifier(ClassifierMixin, BaseEstimator):
+    """A fitted classifier whose log-odds are shifted by a constant (calibration in the large)."""
+
+    def __init__(self, estimator: Any = None, offset: float = 0.0) -> None:
+        self.estimator = estimator
+        self.offset = offset
+
+    @property
+    def classes_(self) -> np.ndarray:
+        """The wrapped classifier's classes."""
+        return np.asarray(self.estimator.classes_)
+
+    def fit(self, X: Any, y: Any = None) -> ShiftedClassifier:
+        """Already fitted: returns self."""
+        return self
+
+    def predict_proba(self, X: Any) -> np.ndarray:
+        """The wrapped probabilities with their log-odds shifted by ``offset``."""
+        p = np.clip(self.estimator.predict_proba(X)[:, 1], 1e-12, 1 - 1e-12)
+        shifted = 1 / (1 + np.exp(-(np.log(p / (1 - p)) + self.offset)))
+        return np.column_stack([1 - shifted, shifted])
+
+    def predict(self, X: Any) -> np.ndarray:
+        """The class with the higher shifted probability."""
+        return self.classes_[(self.predict_proba(X)[:, 1] >= 0.5).astype(int)]
+
+    def __sklearn_is_fitted__(self) -> bool:
+        return True
+
+
 def _params(pipe: Pipeline) -> dict[str, Any]:
     model = pipe.named_steps["model"]
-    inner = getattr(model, "estimator", model)
+    while hasattr(model, "estimator") and model.estimator is not None:
+        model = model.estimator
     return {
-        "estimator": type(inner).__name__,
+        "estimator": type(model).__name__,
         **{
             k: v
-            for k, v in inner.get_params().items()
+            for k, v in model.get_params().items()
             if isinstance(v, int | float | str | bool | None)
         },
     }

@@ -261,8 +261,10 @@ def _decide(ctx: RunContext, steps: _Steps, processed: int | None, too_old: bool
     why = "; ".join(reasons)
     with steps.step("train") as info:
         trained = lifecycle.train_and_register(ctx, reason=why)
-        info["decision"] = f"trained v{trained.version}"
+        info["decision"] = f"trained v{trained.version}" if trained.version else trained.why
         info["outcome"] = trained.to_dict()
+    if trained.version is None:
+        return f"retrain ({why}) changed nothing: {trained.why}"
     with steps.step("deploy") as info:
         decision = lifecycle.deploy(ctx, trained.version, reason=why, actor="pipeline")
         detail = decision.to_dict()

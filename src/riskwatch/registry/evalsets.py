@@ -40,7 +40,7 @@ def training_rows(ctx: RunContext, version: int) -> pd.DataFrame:
         row = model_row(ctx.db, version)
         frame, keys = _labelled(ctx, int(row["dataset_version"]))
         held = holdout_keys(ctx.ws, version)
-        if held is not None:
+        if held is not None and not row["card"].get("refit_on_all_rows"):
             frame = frame.loc[~np.isin(keys, held)].reset_index(drop=True)
         ctx.cache[key] = frame
     out: pd.DataFrame = ctx.cache[key]

@@ -8,14 +8,11 @@ score on the same evaluation set is already stored.
 
 from __future__ import annotations
 
-import io
 from dataclasses import asdict, dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from riskwatch.errors import ConfigError, DataError, NotFound
+from riskwatch.errors import ConfigError, NotFound
 from riskwatch.storage import models as store
-from riskwatch.storage.metadata import now
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -26,9 +23,9 @@ if TYPE_CHECKING:
 
 @dataclass
 class TrainOutcome:
-    """A newly registered model."""
+    """A newly registered model (``version`` None: nothing new to register, see ``why``)."""
 
-    version: int
+    version: int | None
     kind: str
     why: str
     rows: int
@@ -60,101 +57,14 @@ class DeployDecision:
 
 
 def train_and_register(ctx: RunContext, *, reason: str = "") -> TrainOutcome:
-    """Fit a model on the current dataset, score it on its evaluation set, register it."""
-    import numpy as np
+    """Build a challenger (see :mod:`riskwatch.registry.challenger`) and register it."""
+    from riskwatch.registry.challenger import build_challenger
 
-    from riskwatch.model.scoring import LoadedModel
-    from riskwatch.model.splits import choose_holdout, labels
-    from riskwatch.model.training import fit
-    from riskwatch.registry.artifacts import save_model
-    from riskwatch.registry.card import INTENDED_USE, LIMITS, provenance
-    from riskwatch.registry.evalsets import read_eval_path
-    from riskwatch.schema import model_schema
-    from riskwatch.storage.files import content_identity
-
-    settings, dsv = ctx.settings, ctx.version
-    if dsv is None:
-        raise NotFound("no data ingested yet: run `riskwatch ingest` (or `riskwatch run`) first")
-    schema = model_schema(dsv.schema, settings.contract)
-    rows = ctx.data()
-    mask = rows.frame[schema.target_column].notna().to_numpy()
-    frame, keys = rows.frame.loc[mask].reset_index(drop=True), rows.keys[mask]
-    if len(frame) == 0:
-        raise DataError(f"dataset v{dsv.version} has no labelled rows to train on")
-    cfg = settings.training
-    extra: dict[str, bytes] = {}
-    eval_path = settings.evaluation.path
-    if eval_path is not None:
-        eval_set, eval_fp = content_identity(Path(eval_path))
-        evaluation = read_eval_path(Path(eval_path), dsv.schema)
-        train, holdout_how = frame, "configured evaluation data"
-    else:
-        held, holdout_how = choose_holdout(
-            frame, schema, settings.evaluation.holdout_fraction, cfg.seed
-        )
-        buf = io.BytesIO()
-        np.save(buf, keys[held])
-        extra[store.HOLDOUT] = buf.getvalue()
-        train = frame.loc[~held].reset_index(drop=True)
-        evaluation = frame.loc[held].reset_index(drop=True)
-        eval_set, eval_fp = f"holdout:dataset-v{dsv.version}", None
-    y = labels(train, schema)
-    fitted = fit(train, y, schema, cfg)
-    candidate = LoadedModel(
-        0, fitted.pipeline, schema, {}, settings.scoring.threshold, fitted.baseline
-    )
-    metrics = evaluate(ctx, candidate, evaluation)
-    card = {
-        "kind": fitted.kind,
-        "created_at": now(),
-        "reason": reason,
-        "dataset_version": dsv.version,
-        "dataset_fingerprint": dsv.fingerprint,
-        "rows": len(train),
-        "positives": int(y.sum()),
-        "features": list(schema.features),
-        "categorical": list(schema.categorical),
-        "schema": schema.to_json(),
-        "params": fitted.params,
-        "selection": fitted.selection,
-        "calibration": fitted.calibration,
-        "seed": cfg.seed,
-        "eval_set": eval_set,
-        "eval_how": holdout_how,
-        "threshold": settings.scoring.threshold,
-        "fit_seconds": round(fitted.seconds, 3),
-        "metrics": metrics,
-        "intended_use": INTENDED_USE,
-        "limits": LIMITS,
-        **provenance(),
-    }
-    version = save_model(
-        ctx.ws,
-        ctx.db,
-        pipeline=fitted.pipeline,
-        schema_json=schema.to_json(),
-        baseline=fitted.baseline,
-        card=card,
-        extra_files=extra,
-    )
-    store.store_metrics(ctx.db, version, eval_set, eval_fp, metrics)
-    card = store.model_row(ctx.db, version)["card"]
-    ctx.add_model(
-        LoadedModel(version, fitted.pipeline, schema, card, candidate.threshold, fitted.baseline)
-    )
-    ctx.cache[("eval", version)] = evaluation
-    return TrainOutcome(
-        version,
-        fitted.kind,
-        str(fitted.selection.get("why", "")),
-        len(train),
-        round(fitted.seconds, 3),
-        {**metrics, "eval_set": eval_set},
-    )
+    return build_challenger(ctx, reason=reason)
 
 
 def evaluate(ctx: RunContext, model: LoadedModel, frame: pd.DataFrame) -> dict[str, Any]:
-    """A model's metrics on labelled rows (pure: nothing stored)."""
+    """A model's metrics on labelled rows at its threshold (nothing stored)."""
     from riskwatch.model.metrics import compute_metrics
     from riskwatch.model.splits import labels
 
@@ -219,14 +129,20 @@ def deploy(
     elif champion == version:
         promoted, why = False, f"v{version} is already the champion"
     else:
-        # the candidate was scored on its own set when it was trained; the champion is scored
-        # on that same set now (stored under the set's name, beside its headline figures)
+        # both were scored on the candidate's set when it was trained (the champion's score is
+        # stored under the set's name); the champion is scored now only if it changed since
         cand = store.latest_metrics(db, version) or score_model(ctx, version)
-        champ = score_model(ctx, champion, eval_of=version)
+        same = (row["card"].get("gate") or {}).get("champion_version") == champion
+        champ = (same and store.latest_metrics(db, champion, eval_set)) or score_model(
+            ctx, champion, eval_of=version
+        )
         cand_score, champ_score = cand.get(metric), champ.get(metric)
         promoted, why = gate(
             metric, cand_score, champ_score, ctx.settings.deploy.tolerance, eval_set
         )
+        champ_fp = store.model_row(db, champion)["card"].get("training_fingerprint")
+        if promoted and champ_fp and champ_fp == row["card"].get("training_fingerprint"):
+            promoted, why = False, f"no change: v{version} trained on v{champion}'s rows and plan"
     forced = force and not promoted and champion != version
     if forced:
         if not reason:

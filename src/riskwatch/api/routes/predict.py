@@ -22,7 +22,7 @@ router = APIRouter(tags=["prediction"])
 @router.post("/prediction", response_model=PredictionResponse)
 def prediction(records: Records, champion: Champion, state: State) -> dict[str, Any]:
     """Score clients sent as JSON records: risk, label, rank and top factors per client."""
-    return predict_records(champion, records, state.settings.scoring.threshold)
+    return predict_records(champion, records, champion.threshold)
 
 
 @router.post("/prediction/csv", response_model=PredictionResponse)
@@ -42,4 +42,4 @@ async def prediction_csv(
     limit = state.settings.api.max_rows_per_request
     if len(frame) > limit:
         raise HTTPException(413, f"file: more than {limit} rows (api.max_rows_per_request)")
-    return predict_frame(champion, frame, state.settings.scoring.threshold)
+    return predict_frame(champion, frame, champion.threshold)
