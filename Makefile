@@ -28,7 +28,7 @@ $(VENV)/.dev: requirements-dev.lock pyproject.toml | $(BIN)/python
 	touch $@ $(VENV)/.runtime
 
 run: $(VENV)/.runtime
-	@test -f $(CONFIG) || $(BIN)/riskwatch init $(CONFIG)
+	@test -f $(CONFIG) || $(BIN)/riskwatch init --demo $(CONFIG)
 	@if grep -q '^\[sources.demo\]' $(CONFIG); then $(BIN)/riskwatch demo --if-empty --source demo --load-months 6; fi
 	$(BIN)/riskwatch run
 	@$(BIN)/riskwatch status

@@ -28,6 +28,9 @@ def list_models(ctx: RunContext) -> list[dict[str, Any]]:
                 "aliases": aliases.get(version, []),
                 "eval_set": row["eval_set"],
                 "why": (row["card"].get("selection") or {}).get("why"),
+                "trained_through": row["card"].get("trained_through"),
+                "training_fingerprint": row["card"].get("training_fingerprint"),
+                "threshold": row["card"].get("threshold"),
                 "metrics": {k: m.get(k) for k in HEADLINE},
             }
         )

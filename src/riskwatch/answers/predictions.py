@@ -30,7 +30,7 @@ def predict_records(
     """Risk, label, rank and factors of JSON records (the numpy fast path when verified)."""
     risk, factors = model.score_records(records, top=3)
     ids = [r.get(model.schema.id_column) for r in records]
-    return answer(model, ids, risk, factors, threshold)
+    return answer(model, ids, risk, factors, threshold, model.unseen(records))
 
 
 def predict_frame(model: LoadedModel, frame: pd.DataFrame, threshold: float) -> dict[str, Any]:
@@ -47,7 +47,9 @@ def predict_frame(model: LoadedModel, frame: pd.DataFrame, threshold: float) -> 
     risk, factors = model.risk_and_factors(frame, top=3)
     id_col = model.schema.id_column
     ids = frame[id_col].tolist() if id_col in frame.columns else [None] * len(frame)
-    return answer(model, ids, risk, factors, threshold)
+    cats = [c for c in model.known_categories if c in frame.columns]
+    unseen = model.unseen(frame[cats].to_dict(orient="records")) if cats else None
+    return answer(model, ids, risk, factors, threshold, unseen)
 
 
 def answer(
@@ -56,8 +58,10 @@ def answer(
     risk: np.ndarray,
     factors: Sequence[list[dict[str, Any]]],
     threshold: float,
+    unseen: Sequence[list[str]] | None = None,
 ) -> dict[str, Any]:
-    """The response body: risk, label, rank (1 = highest in this request) and factors."""
+    """The response body: risk, label, rank (1 = highest in this request), factors, and the
+    categorical columns with a value training never saw."""
     import numpy as np
 
     schema = model.schema
@@ -76,6 +80,7 @@ def answer(
                 "at_risk": at_risk,
                 "rank": int(ranks[i]),
                 "factors": factors[i],
+                "unseen": list(unseen[i]) if unseen else [],
             }
         )
     return {"model_version": model.version, "threshold": threshold, "predictions": out}

@@ -13,6 +13,7 @@ if TYPE_CHECKING:
 
 def status(ctx: RunContext) -> dict[str, Any]:
     """Everything ``status`` shows, as JSON-ready data (reads only; never changes anything)."""
+    from riskwatch.answers.health import health
     from riskwatch.ingest.job import pending_units
     from riskwatch.storage.db import redact
     from riskwatch.storage.records import drift_checks
@@ -36,7 +37,10 @@ def status(ctx: RunContext) -> dict[str, Any]:
         )
     version = ctx.version
     checks = drift_checks(ctx.db, 1)
+    schedule = _next_run(settings)
+    verdict = health(ctx, source_error=error, schedule=schedule["schedule"] if schedule else None)
     return {
+        **verdict,
         "config": str(settings.config_path),
         "workspace": str(ctx.ws.root),
         "sources": sources,
@@ -51,7 +55,8 @@ def status(ctx: RunContext) -> dict[str, Any]:
         "champion": champion(ctx),
         "last_drift": checks[0] if checks else None,
         "last_run": runs.last_run(ctx.db),
-        "next_run": _next_run(settings),
+        "last_success": runs.last_successful_run(ctx.db),
+        "next_run": schedule,
     }
 
 
@@ -73,6 +78,8 @@ def champion(ctx: RunContext) -> dict[str, Any] | None:
         "champion_since": alias_since(ctx.db, "champion"),
         "eval_set": answer["eval_set"],
         "metrics": {k: metrics.get(k) for k in HEADLINE if k in metrics},
+        "threshold": row["card"].get("threshold"),
+        "warning": metrics.get("warning"),
     }
 
 
@@ -90,8 +97,10 @@ def _next_run(settings: Settings) -> dict[str, Any] | None:
 
 
 def render(info: dict[str, Any]) -> str:
-    """The one-screen text form."""
-    out = [f"config     {info['config']}", f"workspace  {info['workspace']}", "sources"]
+    """The one-screen text form: the verdict and its reasons first."""
+    out = [info["health"].upper()]
+    out += [f"  - {r['message']}" for r in info["reasons"]]
+    out += [f"config     {info['config']}", f"workspace  {info['workspace']}", "sources"]
     for s in info["sources"]:
         out.append(f"  {s['name']:<12} {s['kind']:<6} {s['where']}  pending: {len(s['pending'])}")
     if info["source_error"]:
@@ -111,6 +120,8 @@ def render(info: dict[str, Any]) -> str:
             f"champion   v{c['version']} {c['kind']} since {str(c['champion_since'])[:19]}; "
             f"{metrics} on {c['eval_set']}"
         )
+        if c.get("warning"):
+            out.append(f"           warning: {c['warning']}")
     else:
         out.append("champion   none yet")
     dr = info["last_drift"]
@@ -121,10 +132,14 @@ def render(info: dict[str, Any]) -> str:
     )
     r = info["last_run"]
     out.append(
-        f"last run   #{r['id']} {r['started_at'][:19]} {r['status']}: {r['outcome'] or r['message'] or ''}"
+        f"last run   #{r['id']} {r['started_at'][:19]} {r['status']}: "
+        f"{_short(r['outcome'] or r['message'] or '')}"
         if r
         else "last run   never"
     )
+    w = info["last_success"]
+    if w and (not r or w["id"] != r["id"]):
+        out.append(f"last ok    #{w['id']} {w['started_at'][:19]} {w['status']}")
     n = info["next_run"]
     out.append(
         f"next run   {n['next']} ({n['schedule']})"
@@ -132,3 +147,8 @@ def render(info: dict[str, Any]) -> str:
         else "next run   not scheduled (riskwatch schedule install)"
     )
     return "\n".join(out)
+
+
+def _short(text: str, limit: int = 100) -> str:
+    line = " ".join(str(text).split())
+    return line if len(line) <= limit else line[: limit - 1] + "…"

@@ -37,9 +37,14 @@ class Prediction(BaseModel):
     id: str | None
     risk: float = Field(description="Calibrated probability of leaving (0-1).")
     label: str = Field(description="The predicted class at the configured threshold.")
-    at_risk: bool
+    at_risk: bool = Field(description="risk >= the model's decision threshold.")
     rank: int = Field(description="1 = highest risk in this request.")
     factors: list[Factor]
+    unseen: list[str] = Field(
+        default_factory=list,
+        description="Categorical columns whose value the model never saw in training "
+        "(scored as its unknown bucket).",
+    )
 
 
 class PredictionResponse(BaseModel):
@@ -142,6 +147,9 @@ class ModelVersion(BaseModel):
     aliases: list[str]
     eval_set: str | None
     why: str | None
+    trained_through: str | None = None
+    training_fingerprint: str | None = None
+    threshold: float | None = None
     metrics: dict[str, float | None]
 
 

@@ -17,15 +17,46 @@ def init(
         "riskwatch.toml"
     ),
     force: Annotated[bool, typer.Option("--force", help="Overwrite an existing file.")] = False,
+    demo_setup: Annotated[
+        bool,
+        typer.Option("--demo", help="The built-in demo (a SQLite source of synthetic clients)."),
+    ] = False,
+    sample: Annotated[
+        Path | None,
+        typer.Option(
+            "--from",
+            help="Propose the contract from a sample CSV/Parquet file of your data.",
+        ),
+    ] = None,
 ) -> None:
-    """Write a commented default configuration (the embedded demo setup)."""
-    from riskwatch.scaffold import DEFAULT_CONFIG
+    """Write a commented config: for your data (default), the demo, or proposed from a sample."""
+    from riskwatch.scaffold import DEMO_CONFIG, OWN_DATA_TEMPLATE, from_proposal
     from riskwatch.storage.workspace import atomic_write_text
 
     if path.exists() and not force:
         raise ConfigError(f"{path}: already exists (use --force to overwrite)")
-    atomic_write_text(path, DEFAULT_CONFIG)
-    typer.echo(f"wrote {path}")
+    if demo_setup and sample is not None:
+        raise ConfigError("init: --demo and --from exclude each other")
+    if sample is not None:
+        import pandas as pd
+
+        from riskwatch.errors import DataError
+        from riskwatch.proposal import propose
+        from riskwatch.storage.files import read_chunks
+
+        if not sample.is_file():
+            raise DataError(f"{sample}: sample file not found")
+        frame = pd.concat(list(read_chunks(sample)), ignore_index=True).drop(columns=["_rw_row"])
+        proposal = propose(frame)
+        atomic_write_text(path, from_proposal(proposal, str(sample)))
+        typer.echo(
+            f"wrote {path}: a proposed contract from {sample} ({len(frame)} rows); review it"
+        )
+        for key, why in proposal.reasons.items():
+            typer.echo(f"  {key}: {why}")
+        return
+    atomic_write_text(path, DEMO_CONFIG if demo_setup else OWN_DATA_TEMPLATE)
+    typer.echo(f"wrote {path}" + ("" if demo_setup else ": fill in the [contract] for your data"))
 
 
 @app.command()

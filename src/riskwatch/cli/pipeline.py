@@ -79,10 +79,17 @@ def run(
             log.exception("run failed with an unexpected error")
             raise
     log.info("run %s: %s: %s", result.run_id, result.status, result.outcome)
+    for problem in result.problems:
+        log.warning("data problem: %s", problem)
     if json_out:
         print_json(result.to_dict())
     elif not cron:
         _print_result(result)
+    if result.problems:
+        if not json_out:
+            for problem in result.problems:
+                typer.echo(f"riskwatch: data problem: {problem}", err=True)
+        raise typer.Exit(3)
 
 
 class _Progress:
@@ -155,17 +162,33 @@ def runs_cmd(
 
 
 @app.command()
-def status(ctx: typer.Context, json_out: JsonOption = False) -> None:
-    """One screen: sources and pending data, champion and metrics, drift, last and next run."""
+def status(
+    ctx: typer.Context,
+    json_out: JsonOption = False,
+    check: Annotated[
+        bool,
+        typer.Option(
+            "--check",
+            help="Print the verdict only and exit 0 (OK), 1 (ATTENTION) or 2 (FAILING), for monitors.",
+        ),
+    ] = False,
+) -> None:
+    """The health verdict and its reasons, then sources, dataset, champion, drift, runs, schedule."""
+    from riskwatch.answers.health import CHECK_EXIT
     from riskwatch.answers.status import render, status
 
     with run_context(settings_of(ctx)) as run:
         info = status(run)
     if json_out:
         print_json(info)
-        return
-
-    typer.echo(render(info))
+    elif check:
+        typer.echo(info["health"].upper())
+        for reason in info["reasons"]:
+            typer.echo(f"  - {reason['message']}")
+    else:
+        typer.echo(render(info))
+    if check:
+        raise typer.Exit(CHECK_EXIT[info["health"]])
 
 
 EveryOption = Annotated[

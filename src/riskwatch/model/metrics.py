@@ -27,6 +27,21 @@ REPORTED = (
 )  # the metrics reports and model cards show, in this order
 
 
+MIN_ROWS = 30  # fewer labelled rows than this: figures carry an interval and a warning
+MIN_POSITIVES = 5  # ... and likewise with fewer positives (or negatives)
+INTERVAL_METRICS = ("f1", "roc_auc", "pr_auc", "precision", "recall")
+
+
+def too_small(rows: int, positives: int) -> str | None:
+    """A warning when labelled data is too small to judge a model, else None."""
+    if rows < MIN_ROWS or min(positives, rows - positives) < MIN_POSITIVES:
+        return (
+            f"{rows} rows ({positives} positive): too few to judge "
+            f"(at least {MIN_ROWS} rows and {MIN_POSITIVES} of each class)"
+        )
+    return None
+
+
 def top_k(n: int, fraction: float, count: int) -> dict[str, int]:
     """The two call-list sizes: a share of the clients and a fixed number (both at least 1)."""
     return {"fraction": max(1, min(n, math.ceil(n * fraction))), "count": max(1, min(n, count))}
@@ -40,8 +55,12 @@ def compute_metrics(
     top_k_fraction: float = 0.1,
     top_k_count: int = 100,
     bins: int = 10,
+    bootstrap: bool = True,
 ) -> dict[str, Any]:
     """All metrics of ``scores`` (P(positive)) against 0/1 labels.
+
+    On fewer than ``MIN_ROWS`` rows or ``MIN_POSITIVES`` of a class, the answer also carries a
+    ``warning`` and bootstrap ``intervals`` (unless ``bootstrap`` is off).
 
     Returns:
         A JSON-ready dict: rows, positives, f1, precision, recall, accuracy, roc_auc, pr_auc,
@@ -103,7 +122,31 @@ def compute_metrics(
         )
     out["precision_at_k"] = out["precision_at_k_fraction"]
     out["undefined"] = undefined
+    warning = too_small(n, pos)
+    if warning and bootstrap:
+        out["warning"] = warning
+        out["intervals"] = _intervals(y, p, threshold, bins)
     return out
+
+
+def _intervals(
+    y: np.ndarray, p: np.ndarray, threshold: float, bins: int, resamples: int = 200
+) -> dict[str, list[float] | None]:
+    """95% bootstrap intervals of the headline metrics (small data only: it is cheap there)."""
+    rng = np.random.default_rng(0)
+    values: dict[str, list[float]] = {m: [] for m in INTERVAL_METRICS}
+    for _ in range(resamples):
+        idx = rng.integers(0, len(y), len(y))
+        m = compute_metrics(y[idx], p[idx], threshold=threshold, bins=bins, bootstrap=False)
+        for name in INTERVAL_METRICS:
+            if m.get(name) is not None:
+                values[name].append(float(m[name]))
+    return {
+        name: [float(np.percentile(v, 2.5)), float(np.percentile(v, 97.5))]
+        if len(v) >= 20
+        else None
+        for name, v in values.items()
+    }
 
 
 def _undef(store: dict[str, str], name: str, reason: str) -> Any:

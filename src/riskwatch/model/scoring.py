@@ -88,6 +88,28 @@ class LoadedModel:
         return self.risk_and_factors(frame, top)[1]
 
     @property
+    def known_categories(self) -> dict[str, set[str]]:
+        """The categories the model saw in training, per categorical feature (cached)."""
+        if "_known" not in self.__dict__:
+            self.__dict__["_known"] = _known_categories(self.pipeline, self.schema)
+        known: dict[str, set[str]] = self.__dict__["_known"]
+        return known
+
+    def unseen(self, records: Sequence[dict[str, Any]]) -> list[list[str]]:
+        """Per record, the categorical columns whose value training never saw."""
+        known = self.known_categories
+        out = []
+        for record in records:
+            out.append(
+                [
+                    col
+                    for col, values in known.items()
+                    if (text := _text(record.get(col))) is not None and text not in values
+                ]
+            )
+        return out
+
+    @property
     def fast(self) -> FastScorer | None:
         """The verified numpy scoring path of this model (None: use the Pipeline)."""
         if "_fast" not in self.__dict__:
@@ -220,6 +242,18 @@ def _text(value: Any) -> str | None:
         return None
     text = str(value).strip()
     return None if text in NULL_TOKENS else text
+
+
+def _known_categories(pipeline: Any, schema: DataSchema) -> dict[str, set[str]]:
+    prep = pipeline.named_steps.get("prep")
+    for name, transformer, cols in getattr(prep, "transformers_", []):
+        if name == "cat":
+            enc = dict(transformer.steps)["onehotencoder"]
+            return {
+                col: {str(v) for v in cats if v != MISSING}
+                for col, cats in zip(cols, enc.categories_, strict=True)
+            }
+    return {}
 
 
 def compile_scorer(model: LoadedModel) -> FastScorer | None:

@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 class DriftCheck:
     """The outcome of one check."""
 
-    verdict: str  # drift | no_drift | no_model
+    verdict: str  # drift | no_drift | insufficient_data | no_model
     retrain_recommended: bool
     reasons: list[str]
     batch: str
@@ -79,7 +79,7 @@ def _reference_scores(ctx: RunContext, model: LoadedModel, reference: pd.DataFra
 def _check(ctx: RunContext, model: LoadedModel, batch: pd.DataFrame, name: str) -> DriftCheck:
     import numpy as np
 
-    from riskwatch.model.metrics import compute_metrics
+    from riskwatch.model.metrics import MIN_ROWS, compute_metrics, too_small
     from riskwatch.monitoring.drift import DataDriftCalculator, PredictionDriftCalculator
     from riskwatch.monitoring.performance import (
         PerformanceDriftCalculator,
@@ -145,6 +145,11 @@ def _check(ctx: RunContext, model: LoadedModel, batch: pd.DataFrame, name: str) 
                 top_k_count=sc.top_k_count,
             )
             result["estimate_vs_realised"] = compare_estimate(estimate, realised)
+    if has_label.any():
+        y_all = batch.loc[has_label, schema.target_column].astype("int64").to_numpy()
+        result["small_batch"] = too_small(len(y_all), int(y_all.sum()))
+    elif len(batch) < MIN_ROWS:
+        result["small_batch"] = f"{len(batch)} rows: too few to judge drift"
     verdict, retrain, reasons = decide(
         result, labelled=bool(has_label.any()), data_reasons=data.reasons(), cfg=cfg
     )
@@ -194,7 +199,34 @@ def decide(
             )
     elif not labelled:
         reasons.append("no labels in the batch and no data drift")
+    small = result.get("small_batch")
+    if verdict == "no_drift" and small:
+        verdict = "insufficient_data"
+        reasons.insert(0, small)
     return verdict, retrain, reasons
+
+
+def unseen_categories(model: LoadedModel, batch: pd.DataFrame) -> dict[str, Any]:
+    """Per categorical feature: how many rows hold a value training never saw, and the commonest."""
+    from collections import Counter
+
+    cols = [c for c in model.known_categories if c in batch.columns]
+    if not cols or not len(batch):
+        return {}
+    records = batch[cols].to_dict(orient="records")
+    counts: dict[str, Counter[str]] = {c: Counter() for c in cols}
+    for record, unseen in zip(records, model.unseen(records), strict=True):
+        for col in unseen:
+            counts[col][str(record[col]).strip()] += 1
+    return {
+        col: {
+            "rows": sum(c.values()),
+            "share": sum(c.values()) / len(batch),
+            "top": c.most_common(5),
+        }
+        for col, c in counts.items()
+        if c
+    }
 
 
 def top_k_overlap(

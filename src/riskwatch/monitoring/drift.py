@@ -133,10 +133,15 @@ class DataDriftCalculator:
         self.reference: pd.DataFrame | None = None
 
     def fit(self, reference: pd.DataFrame) -> DataDriftCalculator:
-        self.reference = reference[
-            [c for c in self.schema.features if c in reference.columns]
-        ].copy()
+        """Keep the reference's features, typed by the contract (values, not their spelling)."""
+        self.reference = self._typed(reference)
         return self
+
+    def _typed(self, frame: pd.DataFrame) -> pd.DataFrame:
+        from riskwatch.model.training import typed_features
+
+        cols = [c for c in self.schema.features if c in frame.columns]
+        return typed_features(frame, cols, [c for c in cols if c in self.schema.categorical])
 
     def kind(self, column: str) -> str:
         assert self.reference is not None
@@ -151,6 +156,7 @@ class DataDriftCalculator:
         if self.reference is None:
             raise RuntimeError("call fit(reference) first")
         small = len(self.reference) <= self.cfg.small_sample_rows
+        batch = self._typed(batch)
         cols = []
         for col in self.reference.columns:
             if col not in batch.columns:

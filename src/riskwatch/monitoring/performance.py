@@ -124,7 +124,7 @@ class PerformanceDriftCalculator:
         from riskwatch.model.metrics import compute_metrics
 
         y, scores = np.asarray(y, dtype=np.int64), np.asarray(scores, dtype=float)
-        metrics = compute_metrics(y, scores, **self.kw)
+        metrics = compute_metrics(y, scores, bootstrap=False, **self.kw)
         value = metrics.get(self.metric)
         limit, used = self.limit()
         if value is None or limit is None:
@@ -171,7 +171,7 @@ class PerformanceDriftCalculator:
         values = []
         for _ in range(self.bootstrap if len(y) <= 5000 else 50):
             idx = rng.integers(0, len(y), len(y))
-            v = compute_metrics(y[idx], scores[idx], **self.kw).get(self.metric)
+            v = compute_metrics(y[idx], scores[idx], bootstrap=False, **self.kw).get(self.metric)
             if v is not None:
                 values.append(v)
         if len(values) < 10:

@@ -89,6 +89,7 @@ class RunResult:
     report: str | None = None
     top: list[dict[str, Any]] = field(default_factory=list)
     plan: list[str] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)  # rejected or over-quarantined data
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form."""
@@ -196,6 +197,7 @@ def _process(ctx: RunContext, pending: Pending, steps: _Steps) -> RunResult:
             else "no new units; resuming earlier work"
         )
         info["units"] = [f"{u.source}: {u.name}" for u in pending.units]
+    problems: list[str] = []
     if pending.units:
         with steps.step("ingest") as info:
             report = job.ingest(ctx, pending.units)
@@ -205,8 +207,9 @@ def _process(ctx: RunContext, pending: Pending, steps: _Steps) -> RunResult:
                 version=report.dataset_version,
                 rejected=[u.unit for u in report.rejected],
             )
+        problems = data_problems(report, ctx.settings.monitoring.max_quarantine_share)
     if ctx.version is None:
-        return RunResult(steps.run_id, "ok", "no accepted data yet", steps.done)
+        return RunResult(steps.run_id, "ok", "no accepted data yet", steps.done, problems=problems)
     version = ctx.version.version
     processed = runs.get_marker(ctx.db, runs.PROCESSED)
     outcome = "model unchanged"
@@ -222,7 +225,21 @@ def _process(ctx: RunContext, pending: Pending, steps: _Steps) -> RunResult:
         champion=ctx.champion_version(),
         report=report_path,
         top=_top(ctx),
+        problems=problems,
     )
+
+
+def data_problems(report: Any, max_share: float) -> list[str]:
+    """Units rejected whole, and units whose quarantined share exceeds ``max_share``."""
+    out = [f"rejected {u.source}: {u.unit}: {u.message}" for u in report.rejected]
+    for u in report.units:
+        if u.status != "rejected" and u.read and u.quarantined / u.read > max_share:
+            out.append(
+                f"{u.source}: {u.unit}: {u.quarantined} of {u.read} rows quarantined "
+                f"({u.quarantined / u.read:.0%} > monitoring.max_quarantine_share "
+                f"{max_share:.0%}; see {u.quarantine_path})"
+            )
+    return out
 
 
 def _decide(ctx: RunContext, steps: _Steps, processed: int | None, too_old: bool) -> str:

@@ -97,3 +97,27 @@ def set_watermark(db: Database, source: str, value: str, kind: str) -> None:
         "INSERT INTO watermarks (source, value, kind, updated_at) VALUES (:s, :v, :k, :t)",
         {"s": source, "v": value, "k": kind, "t": now()},
     )
+
+
+def last_ingestion_batch(db: Database) -> list[dict[str, Any]]:
+    """The units of the newest ingestion call (they share its finish time)."""
+    newest = db.scalar("SELECT MAX(finished_at) FROM ingestions")
+    if newest is None:
+        return []
+    rows = db.execute(
+        f"SELECT {', '.join(INGESTION_KEYS)} FROM ingestions WHERE finished_at = :t ORDER BY id",
+        {"t": newest},
+    )
+    return [dict(zip(INGESTION_KEYS, r, strict=True)) for r in rows]
+
+
+def open_rejections(db: Database) -> list[dict[str, Any]]:
+    """Rejected units not ingested since (by source and unit name), oldest first."""
+    rows = db.execute(
+        f"SELECT {', '.join('r.' + k for k in INGESTION_KEYS)} FROM ingestions r "
+        "WHERE r.status = 'rejected' AND NOT EXISTS (SELECT 1 FROM ingestions i "
+        "WHERE i.source = r.source AND i.unit = r.unit AND i.status = 'ingested' AND i.id > r.id) "
+        "AND r.id = (SELECT MAX(x.id) FROM ingestions x WHERE x.source = r.source "
+        "AND x.unit = r.unit) ORDER BY r.id"
+    )
+    return [dict(zip(INGESTION_KEYS, r, strict=True)) for r in rows]

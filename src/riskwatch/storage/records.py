@@ -145,3 +145,23 @@ def step_timings(db: Database, history: int = 20) -> dict[str, list[tuple[str, f
         )
         out[step] = [(r[0], float(r[1])) for r in rows]
     return out
+
+
+def latest_check_of(db: Database, version: int) -> dict[str, Any] | None:
+    """The newest drift check of one model (summary fields)."""
+    rows = db.execute(
+        "SELECT id, batch, verdict, reasons, checked_at FROM drift_checks "
+        "WHERE model_version = :v ORDER BY id DESC LIMIT 1",
+        {"v": version},
+    )
+    if not rows:
+        return None
+    r = rows[0]
+    return {
+        "id": r[0],
+        "batch": r[1],
+        "model_version": version,
+        "verdict": r[2],
+        "reasons": json.loads(r[3]),
+        "checked_at": r[4],
+    }

@@ -126,3 +126,15 @@ def last_run(db: Database) -> dict[str, Any] | None:
     """The newest run (with steps), or None."""
     runs = list_runs(db, 1)
     return runs[0] if runs else None
+
+
+def last_successful_run(db: Database) -> dict[str, Any] | None:
+    """The newest run that finished well (``ok`` or ``nothing_new``), without its steps."""
+    rows = db.execute(
+        "SELECT id, started_at, finished_at, status, outcome FROM runs "
+        "WHERE status IN ('ok', 'nothing_new') ORDER BY id DESC LIMIT 1"
+    )
+    if not rows:
+        return None
+    r = rows[0]
+    return {"id": r[0], "started_at": r[1], "finished_at": r[2], "status": r[3], "outcome": r[4]}
