@@ -65,6 +65,22 @@ def health(
     return {"health": verdict(reasons), "reasons": [r.to_dict() for r in reasons]}
 
 
+def installed_schedule(ctx: RunContext) -> str | None:
+    """The cron expression installed for this config, or None (no crontab, not scheduled)."""
+    try:
+        from riskwatch.pipeline.schedule import installed
+
+        lines = installed(ctx.settings.config_file)
+    except Exception:  # no crontab binary, no permission, settings not from a file
+        return None
+    return " ".join(lines[0].split()[:5]) if lines else None
+
+
+def current(ctx: RunContext, *, now: datetime | None = None) -> dict[str, Any]:
+    """The verdict from recorded state and the installed schedule (sources are not probed)."""
+    return health(ctx, now=now, schedule=installed_schedule(ctx))
+
+
 def _runs(ctx: RunContext, now: datetime, schedule: str | None) -> list[Reason]:
     from riskwatch.storage.runs import last_run, last_successful_run
 

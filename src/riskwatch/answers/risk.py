@@ -32,6 +32,7 @@ def rank_clients(
     schema = model.schema
     risk = model.risk(clients)
     out = pd.DataFrame({"id": clients[schema.id_column].astype("string"), "risk": risk})
+    out["at_risk"] = out["risk"] >= model.threshold
     if schema.value_column and schema.value_column in clients.columns:
         out["value"] = clients[schema.value_column].to_numpy()
         out["value_at_risk"] = out["risk"] * out["value"]

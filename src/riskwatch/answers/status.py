@@ -7,7 +7,6 @@ from typing import TYPE_CHECKING, Any
 from riskwatch.storage import runs
 
 if TYPE_CHECKING:
-    from riskwatch.config import Settings
     from riskwatch.context import RunContext
 
 
@@ -37,7 +36,7 @@ def status(ctx: RunContext) -> dict[str, Any]:
         )
     version = ctx.version
     checks = drift_checks(ctx.db, 1)
-    schedule = _next_run(settings)
+    schedule = _next_run(ctx)
     verdict = health(ctx, source_error=error, schedule=schedule["schedule"] if schedule else None)
     return {
         **verdict,
@@ -83,16 +82,13 @@ def champion(ctx: RunContext) -> dict[str, Any] | None:
     }
 
 
-def _next_run(settings: Settings) -> dict[str, Any] | None:
-    try:
-        from riskwatch.pipeline.schedule import installed, next_run
+def _next_run(ctx: RunContext) -> dict[str, Any] | None:
+    from riskwatch.answers.health import installed_schedule
+    from riskwatch.pipeline.schedule import next_run
 
-        lines = installed(settings.config_file)
-    except Exception:  # no crontab binary or no permission: report as not scheduled
+    schedule = installed_schedule(ctx)
+    if schedule is None:
         return None
-    if not lines:
-        return None
-    schedule = " ".join(lines[0].split()[:5])
     return {"schedule": schedule, "next": next_run(schedule).isoformat(timespec="minutes")}
 
 

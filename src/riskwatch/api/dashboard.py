@@ -12,7 +12,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
-from riskwatch.answers import drift, models, risk, scoring, stats
+from riskwatch.answers import drift, health, models, risk, scoring, stats
 from riskwatch.api.auth import KEY_COOKIE, authorised, key_matches
 from riskwatch.api.deps import State
 
@@ -21,7 +21,8 @@ STYLE = """body{font-family:system-ui,sans-serif;margin:1.5rem auto;max-width:72
 h1{margin:0 0 .3rem}.cards{display:flex;gap:1rem;flex-wrap:wrap}.card{border:1px solid #ddd;border-radius:6px;
 padding:.6rem 1rem;min-width:12rem}.big{font-size:1.5rem}table{border-collapse:collapse;width:100%}
 td,th{border-bottom:1px solid #eee;padding:.25rem .4rem;text-align:left}th{background:#f6f6f6}
-.drift{color:#b00}.no_drift{color:#070}svg{background:#fafafa;border:1px solid #eee}"""
+.drift{color:#b00}.no_drift{color:#070}.health{padding:.5rem 1rem;border-radius:6px;margin:.5rem 0}
+.health.ok{background:#e6f4ea}.health.attention{background:#fff4d6}.health.failing{background:#fde2e1}svg{background:#fafafa;border:1px solid #eee}"""
 
 
 @router.get("/", response_class=HTMLResponse, include_in_schema=False)
@@ -31,6 +32,7 @@ def dashboard(request: Request, state: State) -> HTMLResponse:
         return HTMLResponse(_login(), status_code=401)
     return HTMLResponse(
         render(
+            health.current(state),
             scoring.scoring(state),
             drift.drift(state, 5),
             stats.diagnostics(state),
@@ -48,6 +50,15 @@ def login(state: State, key: Annotated[str, Form(max_length=500)]) -> Any:
     resp = RedirectResponse("/", status_code=303)
     resp.set_cookie(KEY_COOKIE, key, httponly=True, samesite="strict")
     return resp
+
+
+def banner(verdict: dict[str, Any]) -> str:
+    """The health verdict and its reasons, first thing on the page."""
+    items = "".join(f"<li>{escape(r['message'])}</li>" for r in verdict["reasons"])
+    return (
+        f"<div id='health' class='health {escape(verdict['health'])}'>"
+        f"<strong>{escape(verdict['health'].upper())}</strong><ul>{items}</ul></div>"
+    )
 
 
 def _login(message: str = "") -> str:
@@ -114,6 +125,7 @@ def _svg_hist(values: list[float], title: str, width: int = 460, height: int = 2
 
 
 def render(
+    verdict: dict[str, Any],
     scoring: dict[str, Any],
     drift: dict[str, Any],
     diag: dict[str, Any],
@@ -133,9 +145,9 @@ def render(
         if isinstance(m.get(k), int | float)
     ]
     latest = drift["checks"][0] if drift["checks"] else None
-    verdict = latest["verdict"] if latest else "no check yet"
+    last_check = latest["verdict"] if latest else "no check yet"
     run = diag.get("last_run")
-    cards.append(("drift", verdict))
+    cards.append(("drift", last_check))
     cards.append(("last run", f"{run['started_at'][:16]} {run['status']}" if run else "never"))
     head = "".join(
         f"<div class='card'><div>{escape(k)}</div><div class='big {escape(v)}'>{escape(v)}</div></div>"
@@ -165,7 +177,7 @@ def render(
     reasons = "".join(f"<li>{escape(r)}</li>" for r in (latest or {}).get("reasons", []))
     return (
         f"<!doctype html><html lang='en'><head><meta charset='utf-8'><title>riskwatch</title><style>{STYLE}</style></head>"
-        f"<body><h1>riskwatch</h1><div class='cards'>{head}</div><h2>Drift</h2><ul>{reasons or '<li>no check yet</li>'}</ul>"
+        f"<body><h1>riskwatch</h1>{banner(verdict)}<div class='cards'>{head}</div><h2>Drift</h2><ul>{reasons or '<li>no check yet</li>'}</ul>"
         f"<h2>History</h2><div id='charts'>{charts}</div>"
         f"<h2>Call list: top {len(rows)} of {risk.get('total', 0)} current clients</h2><table id='calllist'>"
         "<tr><th>rank</th><th>client</th><th>risk</th><th>value at risk</th><th>main factors</th></tr>"

@@ -121,6 +121,7 @@ class Client(_Open):
     rank: int
     id: str | None
     risk: float
+    at_risk: bool = False
     value: float | None = None
     value_at_risk: float | None = None
     snapshot: str | None = None
@@ -132,6 +133,8 @@ class Risk(BaseModel):
 
     model_version: int | None
     dataset_version: int | None = None
+    threshold: float | None = None
+    at_risk: int = Field(0, description="Clients at or above the threshold.")
     total: int = 0
     clients: list[Client]
     note: str | None = None

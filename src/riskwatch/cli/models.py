@@ -45,7 +45,10 @@ def train(ctx: typer.Context, json_out: JsonOption = False) -> None:
 
 @app.command()
 def score(ctx: typer.Context, version: VersionOption = None, json_out: JsonOption = False) -> None:
-    """Score a model (default: the champion) on its evaluation set and store the metrics."""
+    """Score a model (default: the champion) on its evaluation set and print the metrics.
+
+    Nothing is stored: status, the API and reports keep showing the figures the loop recorded.
+    """
     from riskwatch.errors import NotFound
     from riskwatch.registry.lifecycle import score_model
 
@@ -53,7 +56,7 @@ def score(ctx: typer.Context, version: VersionOption = None, json_out: JsonOptio
         chosen = version or run.champion_version()
         if chosen is None:
             raise NotFound("no champion yet: pass --version or run `riskwatch run`")
-        metrics = score_model(run, chosen)
+        metrics = score_model(run, chosen, record=False)
     if json_out:
         print_json({"version": chosen, **metrics})
         return

@@ -80,13 +80,20 @@ def evaluate(ctx: RunContext, model: LoadedModel, frame: pd.DataFrame) -> dict[s
     )
 
 
-def score_model(ctx: RunContext, version: int, *, eval_of: int | None = None) -> dict[str, Any]:
-    """Score ``version`` on the evaluation set of ``eval_of`` (default: its own) and store it."""
+def score_model(
+    ctx: RunContext, version: int, *, eval_of: int | None = None, record: bool = True
+) -> dict[str, Any]:
+    """Score ``version`` on the evaluation set of ``eval_of`` (default: its own).
+
+    The gate records the score (``record``); ``riskwatch score`` only prints it, so a manual
+    check never changes what status, the API or reports show.
+    """
     from riskwatch.registry.evalsets import evaluation_rows
 
     owner = store.model_row(ctx.db, eval_of or version)
     metrics = evaluate(ctx, ctx.model(version), evaluation_rows(ctx, owner["version"]))
-    store.store_metrics(ctx.db, version, owner["eval_set"], None, metrics)
+    if record:
+        store.store_metrics(ctx.db, version, owner["eval_set"], None, metrics)
     return {**metrics, "eval_set": owner["eval_set"]}
 
 

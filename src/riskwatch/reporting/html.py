@@ -29,6 +29,8 @@ def _fmt(v: Any) -> str:
 def lines(data: dict[str, Any], run_id: int | None) -> dict[str, list[str]]:
     """The report's sections as plain text lines (shared by HTML and PDF)."""
     out: dict[str, list[str]] = {}
+    verdict = data.get("health") or {"health": "ok", "reasons": []}
+    out["Health"] = [verdict["health"].upper()] + [r["message"] for r in verdict["reasons"]]
     sc = data["scoring"]
     card = data.get("card") or {}
     out["Champion"] = (

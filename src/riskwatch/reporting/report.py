@@ -31,11 +31,12 @@ class ReportPaths:
 
 def collect(ctx: RunContext) -> dict[str, Any]:
     """Everything the report shows: the shared answers plus the champion's evaluation scores."""
-    from riskwatch.answers import drift, models, risk, scoring, stats
+    from riskwatch.answers import drift, health, models, risk, scoring, stats
     from riskwatch.model.metrics import calibration_curve
     from riskwatch.registry.evalsets import evaluation_rows
 
     data: dict[str, Any] = {
+        "health": health.current(ctx),
         "scoring": scoring.scoring(ctx),
         "models": models.models(ctx),
         "drift": drift.drift(ctx, 5),
