@@ -99,10 +99,13 @@ def test_cli_reports_config_error_in_one_line(tmp_path: Path) -> None:
     assert "training.modle" in out.stderr and "Traceback" not in out.stderr
 
 
-def test_init_writes_a_valid_default(tmp_path: Path) -> None:
+def test_init_writes_valid_configs(tmp_path: Path) -> None:
+    out = run_cli("init", "--demo", str(tmp_path / "demo.toml"))
+    assert out.returncode == 0, out.stderr
+    assert load_settings(tmp_path / "demo.toml", env={}).contract.id_column == "corporation"
     out = run_cli("init", str(tmp_path / "riskwatch.toml"))
     assert out.returncode == 0, out.stderr
     s = load_settings(tmp_path / "riskwatch.toml", env={})
-    assert s.contract.id_column == "corporation"
+    assert s.contract.id_column == "client_id" and s.contract.snapshot_column is None
     again = run_cli("init", str(tmp_path / "riskwatch.toml"))
     assert again.returncode == 2 and "already exists" in again.stderr

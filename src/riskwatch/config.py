@@ -12,7 +12,7 @@ import tomllib
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from riskwatch.errors import ConfigError
 
@@ -96,10 +96,19 @@ class TrainingSettings(_Section):
 class ScoringSettings(_Section):
     """Metrics the team cares about, and the cut at which a client counts as at risk."""
 
-    threshold: Annotated[float, Field(gt=0, lt=1)] | Literal["f1", "capacity"] = "capacity"
+    threshold: float | str = "capacity"
     top_k_fraction: Annotated[float, Field(gt=0, le=1)] = 0.1
     top_k_count: Annotated[int, Field(gt=0)] = 100
     primary_metric: str = "roc_auc"
+
+    @field_validator("threshold", mode="before")
+    @classmethod
+    def _threshold(cls, value: Any) -> float | str:
+        if isinstance(value, str) and value in ("f1", "capacity"):
+            return value
+        if isinstance(value, int | float) and not isinstance(value, bool) and 0 < value < 1:
+            return float(value)
+        raise ValueError('a number between 0 and 1 (exclusive), "f1" or "capacity"')
 
 
 class DeploySettings(_Section):
