@@ -13,6 +13,9 @@ the dataset has been processed, so a run killed at any point is completed by the
 
 from __future__ import annotations
 
+import errno
+import logging
+import os
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -31,6 +34,7 @@ if TYPE_CHECKING:
     from riskwatch.storage.db import Database
 
 Progress = Callable[[str], None]
+log = logging.getLogger("riskwatch.pipeline")
 
 
 @dataclass
@@ -132,13 +136,27 @@ class _Steps:
             self.progress(f"{name} ...")
         started, t0 = now(), time.perf_counter()
         info: dict[str, Any] = {"decision": ""}
-        yield info
+        try:
+            yield info
+        except Exception as exc:
+            self.failed(name, started, time.perf_counter() - t0, exc)
+            raise
         seconds = time.perf_counter() - t0
         decision = str(info.pop("decision"))
         runs.record_step(self.db, self.run_id, name, started, seconds, decision, info)
         self.done.append({"step": name, "seconds": round(seconds, 3), "decision": decision})
         if self.progress:
             self.progress(f"{name}: {decision} ({seconds:.2f} s)")
+
+    def failed(self, name: str, started: str, seconds: float, exc: Exception) -> None:
+        """Record a step that raised (best effort: the disk may be full)."""
+        text = _environment_error(exc) or (str(exc).splitlines() or [type(exc).__name__])[0]
+        decision = f"failed: {text}"
+        self.done.append({"step": name, "seconds": round(seconds, 3), "decision": decision})
+        try:
+            runs.record_step(self.db, self.run_id, name, started, seconds, decision)
+        except Exception:  # the failure itself is what gets reported
+            log.warning("run %s: could not record the failed step %s", self.run_id, name)
 
 
 def run(
@@ -160,6 +178,7 @@ def run(
         raise
     if dry_run:
         return RunResult(None, "dry_run", "dry run: nothing changed", plan=pending.describe())
+    _remove_orphans(ctx)
     if not pending.any:
         run_id = runs.start_run(db, trigger)
         runs.record_step(db, run_id, "check", now(), 0.0, "no new data")
@@ -176,13 +195,50 @@ def run(
     try:
         result = _process(ctx, pending, steps)
     except Exception as exc:
-        message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        runs.finish_run(
-            db, run_id, "failed", f"failed: {message}", message=message, detail=steps.done
-        )
+        environment = _environment_error(exc)
+        message = environment or (str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
+        _record_failure(db, run_id, message, steps.done)
+        if environment:
+            raise RiskwatchError(f"run {run_id} failed: {environment}") from None
         raise
     runs.finish_run(db, run_id, "ok", result.outcome, detail=result.to_dict())
     return result
+
+
+ENVIRONMENT_ERRNOS = frozenset(
+    getattr(errno, name)
+    for name in ("ENOSPC", "EDQUOT", "EFBIG", "EROFS", "EIO", "EACCES", "EPERM")
+    if hasattr(errno, name)
+)
+
+
+def _environment_error(exc: BaseException) -> str | None:
+    """One line for a failure of the machine rather than of riskwatch (disk full, read-only or
+    unwritable folder, I/O error), else None (a bug keeps its traceback)."""
+    if isinstance(exc, OSError) and exc.errno in ENVIRONMENT_ERRNOS:
+        where = f"{exc.filename}: " if exc.filename else ""
+        return f"{where}{exc.strerror or os.strerror(exc.errno or 0)}"
+    if type(exc).__name__ == "OperationalError" and "disk" in str(exc).lower():
+        return f"metadata database: {str(exc).splitlines()[0]}"  # sqlite3: database or disk is full
+    return None
+
+
+def _record_failure(db: Database, run_id: int, message: str, done: list[dict[str, Any]]) -> None:
+    """Record the run as failed; if even that fails (the disk is full), say so in one log line
+    and let the original error be the one reported."""
+    try:
+        runs.finish_run(db, run_id, "failed", f"failed: {message}", message=message, detail=done)
+    except Exception as exc:  # never a second traceback on top of the first
+        first = (str(exc).splitlines() or [type(exc).__name__])[0]
+        log.warning("run %s: could not record its failure (%s)", run_id, first)
+
+
+def _remove_orphans(ctx: RunContext) -> None:
+    """Temp report folders left by a killed run (the caller holds the workspace lock)."""
+    from riskwatch.storage.reports import remove_stale_tmp
+
+    for path in remove_stale_tmp(ctx.ws):
+        log.info("removed %s, left by a run that was stopped while writing its report", path)
 
 
 def _process(ctx: RunContext, pending: Pending, steps: _Steps) -> RunResult:
