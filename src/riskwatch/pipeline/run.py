@@ -13,9 +13,6 @@ the dataset has been processed, so a run killed at any point is completed by the
 
 from __future__ import annotations
 
-import errno
-import logging
-import os
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -24,6 +21,7 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from riskwatch.errors import RiskwatchError
+from riskwatch.pipeline import failures
 from riskwatch.storage import runs
 from riskwatch.storage.metadata import now
 
@@ -34,7 +32,6 @@ if TYPE_CHECKING:
     from riskwatch.storage.db import Database
 
 Progress = Callable[[str], None]
-log = logging.getLogger("riskwatch.pipeline")
 
 
 @dataclass
@@ -150,13 +147,14 @@ class _Steps:
 
     def failed(self, name: str, started: str, seconds: float, exc: Exception) -> None:
         """Record a step that raised (best effort: the disk may be full)."""
-        text = _environment_error(exc) or (str(exc).splitlines() or [type(exc).__name__])[0]
-        decision = f"failed: {text}"
+        decision = f"failed: {failures.one_line(exc)}"
         self.done.append({"step": name, "seconds": round(seconds, 3), "decision": decision})
-        try:
-            runs.record_step(self.db, self.run_id, name, started, seconds, decision)
-        except Exception:  # the failure itself is what gets reported
-            log.warning("run %s: could not record the failed step %s", self.run_id, name)
+        step = (self.db, self.run_id, name, started, seconds, decision)
+        failures.best_effort(
+            f"run {self.run_id}: step {name} not recorded", lambda: runs.record_step(*step)
+        )
+        if self.progress:
+            self.progress(f"{name}: {decision} ({seconds:.2f} s)")
 
 
 def run(
@@ -178,7 +176,7 @@ def run(
         raise
     if dry_run:
         return RunResult(None, "dry_run", "dry run: nothing changed", plan=pending.describe())
-    _remove_orphans(ctx)
+    failures.remove_orphans(ctx.ws)
     if not pending.any:
         run_id = runs.start_run(db, trigger)
         runs.record_step(db, run_id, "check", now(), 0.0, "no new data")
@@ -195,50 +193,18 @@ def run(
     try:
         result = _process(ctx, pending, steps)
     except Exception as exc:
-        environment = _environment_error(exc)
-        message = environment or (str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
-        _record_failure(db, run_id, message, steps.done)
-        if environment:
-            raise RiskwatchError(f"run {run_id} failed: {environment}") from None
+        message = failures.one_line(exc)
+        outcome = (db, run_id, "failed", f"failed: {message}")
+        failures.best_effort(
+            f"run {run_id}: could not record its failure",
+            lambda: runs.finish_run(*outcome, message=message, detail=steps.done),
+        )
+        machine = failures.machine_error(exc)
+        if machine:
+            raise RiskwatchError(f"run {run_id} failed: {machine}") from None
         raise
     runs.finish_run(db, run_id, "ok", result.outcome, detail=result.to_dict())
     return result
-
-
-ENVIRONMENT_ERRNOS = frozenset(
-    getattr(errno, name)
-    for name in ("ENOSPC", "EDQUOT", "EFBIG", "EROFS", "EIO", "EACCES", "EPERM")
-    if hasattr(errno, name)
-)
-
-
-def _environment_error(exc: BaseException) -> str | None:
-    """One line for a failure of the machine rather than of riskwatch (disk full, read-only or
-    unwritable folder, I/O error), else None (a bug keeps its traceback)."""
-    if isinstance(exc, OSError) and exc.errno in ENVIRONMENT_ERRNOS:
-        where = f"{exc.filename}: " if exc.filename else ""
-        return f"{where}{exc.strerror or os.strerror(exc.errno or 0)}"
-    if type(exc).__name__ == "OperationalError" and "disk" in str(exc).lower():
-        return f"metadata database: {str(exc).splitlines()[0]}"  # sqlite3: database or disk is full
-    return None
-
-
-def _record_failure(db: Database, run_id: int, message: str, done: list[dict[str, Any]]) -> None:
-    """Record the run as failed; if even that fails (the disk is full), say so in one log line
-    and let the original error be the one reported."""
-    try:
-        runs.finish_run(db, run_id, "failed", f"failed: {message}", message=message, detail=done)
-    except Exception as exc:  # never a second traceback on top of the first
-        first = (str(exc).splitlines() or [type(exc).__name__])[0]
-        log.warning("run %s: could not record its failure (%s)", run_id, first)
-
-
-def _remove_orphans(ctx: RunContext) -> None:
-    """Temp report folders left by a killed run (the caller holds the workspace lock)."""
-    from riskwatch.storage.reports import remove_stale_tmp
-
-    for path in remove_stale_tmp(ctx.ws):
-        log.info("removed %s, left by a run that was stopped while writing its report", path)
 
 
 def _process(ctx: RunContext, pending: Pending, steps: _Steps) -> RunResult:
