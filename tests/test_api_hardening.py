@@ -301,6 +301,20 @@ def test_cli_predict_refuses_non_finite_in_one_line(
     assert done.returncode == 0 and len(out.read_text().splitlines()) == 3, done.stderr
 
 
+def test_cli_predict_refuses_non_finite_parquet(demo_project: Path, tmp_path: Path) -> None:
+    import pandas as pd
+
+    frame = pd.DataFrame([FEATURES, {**FEATURES, "corporation": "x", "tenure_years": float("inf")}])
+    source = tmp_path / "clients.parquet"
+    frame.to_parquet(source, index=False)
+    out = tmp_path / "scores.parquet"
+    done = run_cli("predict", "--input", str(source), "--output", str(out), config=demo_project)
+    assert done.returncode == 3 and "Traceback" not in done.stderr, done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1
+    assert "column 'tenure_years', row 2: 'inf' is not a finite number" in done.stderr
+    assert not out.exists()
+
+
 # -- 2 and 3. the model served is the champion, or /health and /ready say why not -----------
 def _health(base: str) -> dict[str, Any]:
     return json.loads(call(base, "/health")[2])

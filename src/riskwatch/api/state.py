@@ -98,9 +98,11 @@ class ApiState(RunContext):
         if now - self._checked < RELOAD_SECONDS:
             return self._serving
         with self._lock:
-            if now - self._checked >= RELOAD_SECONDS:
-                self._checked = time.monotonic()
-                self._refresh()
+            if now - self._checked >= RELOAD_SECONDS:  # nobody refreshed while we waited
+                try:
+                    self._refresh()
+                finally:
+                    self._checked = time.monotonic()
         return self._serving
 
     def champion_version(self) -> int | None:

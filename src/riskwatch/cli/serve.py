@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -47,6 +47,19 @@ def log_to_stderr(level: str) -> None:
     logger.setLevel(getattr(logging, level.upper(), logging.WARNING))
 
 
+def warm_up(state: Any) -> None:
+    """Load and verify the champion (and its fast path) in the background as the server starts:
+    a refused artifact is reported at start-up, and the port opens without waiting for it."""
+    import threading
+
+    def load() -> None:
+        model = state.champion()
+        if model is not None:
+            model.fast  # noqa: B018  (compiles the numpy scoring path once)
+
+    threading.Thread(target=load, name="riskwatch-warm-up", daemon=True).start()
+
+
 @app.command()
 def serve(
     ctx: typer.Context,
@@ -66,7 +79,7 @@ def serve(
 ) -> None:
     """Start the REST API and the dashboard.
 
-    The champion is loaded before the server listens. If its artifact fails its checksum, the
+    The champion is loaded as the server starts. If its artifact fails its checksum, the
     server starts anyway with the newest earlier version that verifies (the ``previous`` alias
     first), says so loudly on stderr and in ``/health`` and ``/ready``, and retries the champion
     with backoff; it serves the champion as soon as it verifies.
@@ -82,7 +95,7 @@ def serve(
         typer.echo(notice, err=True)
     log_to_stderr(log_level)
     application = create_app(settings)
-    application.state.rw.champion()  # load and verify now: a refusal is reported at start-up
+    warm_up(application.state.rw)
     typer.echo(f"riskwatch API on http://{bind}:{port or settings.api.port}/", err=True)
     uvicorn.run(
         application,
