@@ -580,6 +580,18 @@ def test_wrong_keys_are_rate_limited_per_address_over_http(project: Path) -> Non
         assert codes == [401] * 5 + [429]
 
 
+def test_forwarded_for_is_ignored_unless_the_proxy_is_trusted(demo_project: Path) -> None:
+    settings = load_settings(demo_project, env={"RISKWATCH_API_KEY": "test-key"})
+    c = TestClient(create_app(settings))
+    codes = [
+        c.get(
+            "/scoring", headers={"X-API-Key": "wrong", "X-Forwarded-For": f"10.1.0.{i}"}
+        ).status_code
+        for i in range(6)
+    ]
+    assert codes == [401] * 5 + [429]  # one peer, however many addresses it claims
+
+
 def _chunked(
     base: str, path: str, chunks: Iterator[bytes], headers: dict[str, str]
 ) -> tuple[int, Any]:
