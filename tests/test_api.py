@@ -142,7 +142,14 @@ def test_results_endpoints(client: TestClient) -> None:
     diag = client.get("/diagnostics", headers=KEY).json()
     assert diag["last_run"]["status"] == "ok" and diag["dependencies"]["data"]
     assert client.get("/models", headers=KEY).json()["models"][0]["aliases"] == ["champion"]
-    assert client.get("/ready", headers=KEY).json() == {"ready": True, "model_version": 1}
+    assert client.get("/ready", headers=KEY).json() == {
+        "ready": True,
+        "model_version": 1,
+        "serving_version": 1,
+        "champion_version": 1,
+        "current": True,
+        "reason": None,
+    }
     assert "riskwatch_requests_total" in client.get("/metrics", headers=KEY).text
 
 

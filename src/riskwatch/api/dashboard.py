@@ -1,19 +1,32 @@
 """The dashboard at ``/``: the call list, the champion's health and history charts.
 
-Server-rendered HTML with inline SVG charts and no external assets (works offline). When an API
-key is configured, a small form exchanges it for an HttpOnly, SameSite=Strict cookie.
+Server-rendered HTML with inline SVG charts, no script and no external assets (works offline; the
+Content-Security-Policy allows only the page's own stylesheet). When an API key is configured, a
+small form (with a CSRF token) exchanges it for a signed session cookie (:mod:`riskwatch.api.auth`).
 """
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
 from html import escape
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Form, Request, Response
 from fastapi.responses import HTMLResponse, RedirectResponse
+from starlette.exceptions import HTTPException
 
 from riskwatch.answers import drift, health, models, risk, scoring, stats
-from riskwatch.api.auth import KEY_COOKIE, authorised, key_matches
+from riskwatch.api.auth import (
+    CSRF_COOKIE,
+    CSRF_SECONDS,
+    SESSION_COOKIE,
+    SESSION_SECONDS,
+    auth_of,
+    authorised,
+    client_of,
+)
 from riskwatch.api.deps import State
 
 router = APIRouter(tags=["dashboard"])
@@ -23,13 +36,15 @@ padding:.6rem 1rem;min-width:12rem}.big{font-size:1.5rem}table{border-collapse:c
 td,th{border-bottom:1px solid #eee;padding:.25rem .4rem;text-align:left}th{background:#f6f6f6}
 .drift{color:#b00}.no_drift{color:#070}.health{padding:.5rem 1rem;border-radius:6px;margin:.5rem 0}
 .health.ok{background:#e6f4ea}.health.attention{background:#fff4d6}.health.failing{background:#fde2e1}svg{background:#fafafa;border:1px solid #eee}"""
+STYLE_SOURCE = f"'sha256-{base64.b64encode(hashlib.sha256(STYLE.encode()).digest()).decode()}'"
+"""The CSP source that allows the page's one inline stylesheet and nothing else inline."""
 
 
 @router.get("/", response_class=HTMLResponse, include_in_schema=False)
 def dashboard(request: Request, state: State) -> HTMLResponse:
     """The dashboard page (or the key form when a key is required)."""
     if not authorised(request):
-        return HTMLResponse(_login(), status_code=401)
+        return _login(request, status=401)
     return HTMLResponse(
         render(
             health.current(state),
@@ -43,13 +58,34 @@ def dashboard(request: Request, state: State) -> HTMLResponse:
 
 
 @router.post("/login", include_in_schema=False)
-def login(state: State, key: Annotated[str, Form(max_length=500)]) -> Any:
-    """Exchange the API key for a session cookie."""
-    if not key_matches(key, state.settings.api.api_key or ""):
-        return HTMLResponse(_login("wrong key"), status_code=401)
-    resp = RedirectResponse("/", status_code=303)
-    resp.set_cookie(KEY_COOKIE, key, httponly=True, samesite="strict")
-    return resp
+def login(
+    request: Request,
+    key: Annotated[str, Form(max_length=500)],
+    csrf: Annotated[str, Form(max_length=200)] = "",
+) -> Any:
+    """Exchange the API key for a signed session cookie (never the key itself).
+
+    The form's CSRF token must equal its cookie twin and carry this process's signature; wrong
+    keys count towards the per-address lockout (429 with ``Retry-After``).
+    """
+    auth = auth_of(request)
+    cookie = request.cookies.get(CSRF_COOKIE, "")
+    if not (
+        csrf and hmac.compare_digest(csrf.encode(), cookie.encode()) and auth.valid("csrf", csrf)
+    ):
+        return _login(request, "the form expired; please enter the key again", status=403)
+    try:
+        ok = auth.check_key(client_of(request), key)
+    except HTTPException as exc:
+        page = _login(request, str(exc.detail), status=429)
+        page.headers.update(exc.headers or {})
+        return page
+    if not ok:
+        return _login(request, "wrong key", status=401)
+    done = RedirectResponse("/", status_code=303)
+    _cookie(done, request, SESSION_COOKIE, auth.token("session", SESSION_SECONDS), SESSION_SECONDS)
+    done.delete_cookie(CSRF_COOKIE, path="/", httponly=True, samesite="strict")
+    return done
 
 
 def banner(verdict: dict[str, Any]) -> str:
@@ -61,12 +97,31 @@ def banner(verdict: dict[str, Any]) -> str:
     )
 
 
-def _login(message: str = "") -> str:
-    return (
+def _cookie(resp: Response, request: Request, name: str, value: str, seconds: int) -> None:
+    """HttpOnly, SameSite=Strict, and Secure when the request came over HTTPS."""
+    resp.set_cookie(
+        name,
+        value,
+        max_age=seconds,
+        path="/",
+        httponly=True,
+        samesite="strict",
+        secure=request.url.scheme == "https",
+    )
+
+
+def _login(request: Request, message: str = "", *, status: int) -> HTMLResponse:
+    """The key form with a fresh CSRF token (also set as its cookie twin)."""
+    token = auth_of(request).token("csrf", CSRF_SECONDS)
+    resp = HTMLResponse(
         f"<!doctype html><html lang='en'><head><meta charset='utf-8'><title>riskwatch</title><style>{STYLE}</style>"
         f"</head><body><h1>riskwatch</h1><p>{escape(message)}</p><form method='post' action='/login'>"
-        "<label>API key <input type='password' name='key'></label> <button>Open</button></form></body></html>"
+        f"<input type='hidden' name='csrf' value='{escape(token)}'>"
+        "<label>API key <input type='password' name='key'></label> <button>Open</button></form></body></html>",
+        status_code=status,
     )
+    _cookie(resp, request, CSRF_COOKIE, token, CSRF_SECONDS)
+    return resp
 
 
 def _svg_lines(

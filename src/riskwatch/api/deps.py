@@ -24,10 +24,10 @@ State = Annotated[ApiState, Depends(get_state)]
 
 
 def get_champion(state: State) -> LoadedModel:
-    """The model being served, or 503 when none is deployed."""
+    """The model being served, or 503 saying why there is none (none deployed, or refused)."""
     model = state.champion()
     if model is None:
-        raise HTTPException(503, "no champion model is deployed yet (run 'riskwatch run')")
+        raise HTTPException(503, state.serving()["reason"] or "no model is being served")
     return model
 
 

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import keyword
 import re
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, create_model
+from pydantic import BaseModel, ConfigDict, Field, PlainValidator, create_model
+from pydantic.types import AllowInfNan, Strict
 
 if TYPE_CHECKING:
     from riskwatch.schema import DataSchema
@@ -66,19 +67,29 @@ class PredictionRequest(BaseModel):
     records: list[dict[str, Any]] = Field(..., min_length=1)
 
 
-class Health(BaseModel):
-    """Liveness."""
+class Serving(BaseModel):
+    """Which model answers, and whether it is the registry's champion."""
+
+    serving_version: int | None = Field(description="The model version that scores requests.")
+    champion_version: int | None = Field(description="The registry's champion.")
+    current: bool = Field(description="True when the server serves the champion.")
+    reason: str | None = Field(
+        default=None, description="Why it does not (a refused artifact, the next retry)."
+    )
+
+
+class Health(Serving):
+    """Liveness, and the model being served ("degraded" when it is not the champion)."""
 
     status: str
     version: str
 
 
-class Ready(BaseModel):
-    """Readiness: a champion is loaded and verified."""
+class Ready(Serving):
+    """Readiness: the champion is loaded, verified and served (503 otherwise, with the reason)."""
 
     ready: bool
     model_version: int | None = None
-    reason: str | None = None
 
 
 class Scoring(_Open):
@@ -181,12 +192,33 @@ class Drift(BaseModel):
     checks: list[DriftCheckSummary]
 
 
+Number = Annotated[float, Strict(), AllowInfNan(False)]
+"""A finite JSON number: ints are fine; ``true``, ``"12"``, ``Infinity``, ``NaN``, 1e309 are not."""
+ID_MAX = 1000
+
+
+def _client_id(value: Any) -> str | int | None:
+    """A client id: text (at most ``ID_MAX`` characters) or an integer, never true/false."""
+    if value is None or (isinstance(value, int) and not isinstance(value, bool)):
+        return value
+    if isinstance(value, str):
+        if len(value) > ID_MAX:
+            raise ValueError(f"at most {ID_MAX} characters")
+        return value
+    raise ValueError("must be text or an integer")
+
+
+ClientId = Annotated[
+    str | int | None, PlainValidator(_client_id, json_schema_input_type=str | int | None)
+]
+
+
 def record_model(schema: DataSchema | None) -> type[BaseModel]:
     """A pydantic model of one client record built from the contract.
 
     Every feature is required (``null`` allowed: a missing value); numeric features must be
-    numbers, categorical ones text (unknown categories are fine). Unknown fields are refused
-    so that a misspelled column is caught.
+    finite numbers (:data:`Number`), categorical ones text (unknown categories are fine).
+    Unknown fields are refused so that a misspelled column is caught.
     """
     if schema is None:
         return create_model("ClientRecord", __config__=ConfigDict(extra="allow"))
@@ -205,11 +237,11 @@ def record_model(schema: DataSchema | None) -> type[BaseModel]:
         return name
 
     fields[name_for(schema.id_column)] = (
-        str | int | None,
+        ClientId,
         Field(default=None, alias=schema.id_column, description="Client identifier."),
     )
     for col in schema.features:
-        kind: Any = float | None if col in schema.numeric else str | None
+        kind: Any = Number | None if col in schema.numeric else str | None
         fields[name_for(col)] = (kind, Field(..., alias=col))
     return create_model(
         "ClientRecord",

@@ -135,9 +135,14 @@ def predict(
     ],
     version: VersionOption = None,
 ) -> None:
-    """Score a file of clients with the champion: id, risk, rank (and value at risk)."""
+    """Score a file of clients with the champion: id, risk, rank (and value at risk).
+
+    Numeric cells must be finite numbers or missing: ``inf``, ``1e309`` or ``true`` in a numeric
+    column stop the command with one line naming the column and row (exit 3).
+    """
     import pandas as pd
 
+    from riskwatch.answers.predictions import checked_frame, score_frame
     from riskwatch.errors import DataError, NotFound
     from riskwatch.storage.files import read_chunks
     from riskwatch.storage.workspace import atomic_path
@@ -154,11 +159,12 @@ def predict(
     missing = [c for c in (schema.id_column, *schema.features) if c not in frame.columns]
     if missing:
         raise DataError(f"{input_path}: missing column(s) {', '.join(missing)}")
-    out = pd.DataFrame({"id": frame[schema.id_column].astype("string"), "risk": model.risk(frame)})
-    if schema.value_column and schema.value_column in frame.columns:
-        out["value_at_risk"] = out["risk"] * pd.to_numeric(
-            frame[schema.value_column], errors="coerce"
-        )
+    value = schema.value_column if schema.value_column in frame.columns else None
+    frame = checked_frame(model, frame, where=str(input_path), extra=[value] if value else [])
+    risk = score_frame(model, frame, where=str(input_path))
+    out = pd.DataFrame({"id": frame[schema.id_column].astype("string"), "risk": risk})
+    if value:
+        out["value_at_risk"] = out["risk"] * frame[value].to_numpy()
     out["rank"] = out["risk"].rank(ascending=False, method="first").astype("int64")
     out = out.sort_values("rank")
     with atomic_path(output) as tmp:

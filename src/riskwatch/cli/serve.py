@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -31,14 +31,59 @@ def check_bind(host: str, api_key: str | None) -> str | None:
     return f"no API key configured: serving on {host} only"
 
 
+def log_to_stderr(level: str) -> None:
+    """Send riskwatch's log records at ``level`` and above to stderr, one line each.
+
+    The CLI otherwise keeps the ``riskwatch`` logger quiet (a NullHandler); a server has no
+    other place to say that it refused a model or hit a bug, so ``serve`` opts in.
+    """
+    import logging
+    import sys
+
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(asctime)s riskwatch %(levelname)s: %(message)s"))
+    logger = logging.getLogger("riskwatch")
+    logger.addHandler(handler)
+    logger.setLevel(getattr(logging, level.upper(), logging.WARNING))
+
+
+def warm_up(state: Any) -> None:
+    """Load and verify the champion (and its fast path) in the background as the server starts:
+    a refused artifact is reported at start-up, and the port opens without waiting for it."""
+    import threading
+
+    def load() -> None:
+        model = state.champion()
+        if model is not None:
+            model.fast  # noqa: B018  (compiles the numpy scoring path once)
+
+    threading.Thread(target=load, name="riskwatch-warm-up", daemon=True).start()
+
+
 @app.command()
 def serve(
     ctx: typer.Context,
     host: Annotated[str | None, typer.Option(help="Address to bind (default: api.host).")] = None,
     port: Annotated[int | None, typer.Option(help="Port (default: api.port).")] = None,
-    log_level: Annotated[str, typer.Option(help="uvicorn log level.")] = "warning",
+    log_level: Annotated[
+        str, typer.Option(help="Log level of the server and of riskwatch (stderr).")
+    ] = "warning",
+    trust_proxy: Annotated[
+        str | None,
+        typer.Option(
+            help="Comma-separated addresses of reverse proxies whose X-Forwarded-Proto and "
+            "X-Forwarded-For are believed (HTTPS detection for the Secure cookie, client address "
+            "for the wrong-key lockout). Default: none; the request's own scheme and peer count."
+        ),
+    ] = None,
 ) -> None:
-    """Start the REST API and the dashboard."""
+    """Start the REST API and the dashboard.
+
+    The champion is loaded as the server starts. If its artifact fails its checksum, the
+    server starts anyway with the newest earlier version that verifies (the ``previous`` alias
+    first), says so loudly on stderr and in ``/health`` and ``/ready``, and retries the champion
+    with backoff; it serves the champion as soon as it verifies.
+    """
     import uvicorn
 
     from riskwatch.api import create_app
@@ -48,7 +93,9 @@ def serve(
     notice = check_bind(bind, settings.api.api_key)
     if notice:
         typer.echo(notice, err=True)
+    log_to_stderr(log_level)
     application = create_app(settings)
+    warm_up(application.state.rw)
     typer.echo(f"riskwatch API on http://{bind}:{port or settings.api.port}/", err=True)
     uvicorn.run(
         application,
@@ -57,7 +104,8 @@ def serve(
         log_level=log_level,
         access_log=False,
         server_header=False,
-        proxy_headers=False,
+        proxy_headers=trust_proxy is not None,
+        forwarded_allow_ips=trust_proxy,
         timeout_keep_alive=30,
     )
 

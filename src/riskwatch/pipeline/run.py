@@ -21,6 +21,7 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from riskwatch.errors import RiskwatchError
+from riskwatch.pipeline import failures
 from riskwatch.storage import runs
 from riskwatch.storage.metadata import now
 
@@ -133,11 +134,26 @@ class _Steps:
             self.progress(f"{name} ...")
         started, t0 = now(), time.perf_counter()
         info: dict[str, Any] = {"decision": ""}
-        yield info
+        try:
+            yield info
+        except Exception as exc:
+            self.failed(name, started, time.perf_counter() - t0, exc)
+            raise
         seconds = time.perf_counter() - t0
         decision = str(info.pop("decision"))
         runs.record_step(self.db, self.run_id, name, started, seconds, decision, info)
         self.done.append({"step": name, "seconds": round(seconds, 3), "decision": decision})
+        if self.progress:
+            self.progress(f"{name}: {decision} ({seconds:.2f} s)")
+
+    def failed(self, name: str, started: str, seconds: float, exc: Exception) -> None:
+        """Record a step that raised (best effort: the disk may be full)."""
+        decision = f"failed: {failures.one_line(exc)}"
+        self.done.append({"step": name, "seconds": round(seconds, 3), "decision": decision})
+        step = (self.db, self.run_id, name, started, seconds, decision)
+        failures.best_effort(
+            f"run {self.run_id}: step {name} not recorded", lambda: runs.record_step(*step)
+        )
         if self.progress:
             self.progress(f"{name}: {decision} ({seconds:.2f} s)")
 
@@ -161,6 +177,7 @@ def run(
         raise
     if dry_run:
         return RunResult(None, "dry_run", "dry run: nothing changed", plan=pending.describe())
+    failures.remove_orphans(ctx.ws)
     if not pending.any:
         run_id = runs.start_run(db, trigger)
         runs.record_step(db, run_id, "check", now(), 0.0, "no new data")
@@ -177,10 +194,15 @@ def run(
     try:
         result = _process(ctx, pending, steps)
     except Exception as exc:
-        message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        runs.finish_run(
-            db, run_id, "failed", f"failed: {message}", message=message, detail=steps.done
+        message = failures.one_line(exc)
+        outcome = (db, run_id, "failed", f"failed: {message}")
+        failures.best_effort(
+            f"run {run_id}: could not record its failure",
+            lambda: runs.finish_run(*outcome, message=message, detail=steps.done),
         )
+        machine = failures.machine_error(exc)
+        if machine:
+            raise RiskwatchError(f"run {run_id} failed: {machine}") from None
         raise
     runs.finish_run(db, run_id, "ok", result.outcome, detail=result.to_dict())
     return result

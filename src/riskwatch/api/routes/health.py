@@ -17,25 +17,31 @@ secured = APIRouter(tags=["health"])
 
 
 @router.get("/health", response_model=Health)
-def health() -> dict[str, str]:
-    """Liveness: the process answers."""
-    return {"status": "ok", "version": __version__}
+def health(state: State) -> dict[str, Any]:
+    """Liveness (always 200 while the process answers) and the model being served.
+
+    ``status`` is ``degraded`` when the server does not serve the champion; ``reason`` says why.
+    """
+    serving = state.serving()
+    status = "ok" if serving["current"] and serving["serving_version"] is not None else "degraded"
+    return {"status": status, "version": __version__, **serving}
 
 
 @secured.get(
     "/ready",
     response_model=Ready,
-    response_model_exclude_none=True,
     responses={503: {"model": Ready}},
 )
 def ready(state: State) -> Any:
-    """Readiness: a champion exists and its artifact loads and verifies."""
-    model = state.champion()
-    if model is None:
-        return JSONResponse(
-            {"ready": False, "reason": "no loadable champion model"}, status_code=503
-        )
-    return {"ready": True, "model_version": model.version}
+    """Readiness: the champion's artifact loads and verifies and it is the model being served.
+
+    503 (with ``reason``) when no model serves or an older one serves because the champion's
+    artifact is refused.
+    """
+    serving = state.serving()
+    ok = serving["current"] and serving["serving_version"] is not None
+    body = {"ready": ok, "model_version": serving["serving_version"], **serving}
+    return body if ok else JSONResponse(body, status_code=503)
 
 
 @secured.get("/metrics", response_class=PlainTextResponse)
@@ -59,9 +65,12 @@ def metrics(state: State) -> str:
             f'riskwatch_request_seconds_sum{{route="{route}",method="{method}",status="{status}"}} {seconds:.6f}'
         )
     lines += [
-        "# HELP riskwatch_model_version Version of the champion being served (0: none).",
+        "# HELP riskwatch_model_version Version of the model being served (0: none).",
         "# TYPE riskwatch_model_version gauge",
-        f"riskwatch_model_version {snap['model'] or 0}",
+        f"riskwatch_model_version {snap['serving_version'] or 0}",
+        "# HELP riskwatch_model_current 1 when the model served is the registry's champion.",
+        "# TYPE riskwatch_model_current gauge",
+        f"riskwatch_model_current {int(snap['current'] and snap['serving_version'] is not None)}",
         "# HELP riskwatch_uptime_seconds Seconds since the server started.",
         "# TYPE riskwatch_uptime_seconds gauge",
         f"riskwatch_uptime_seconds {time.time() - state.started:.1f}",

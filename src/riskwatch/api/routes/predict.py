@@ -31,14 +31,20 @@ async def prediction_csv(
     state: State,
     file: Annotated[UploadFile, File(description="A CSV of clients.")],
 ) -> dict[str, Any]:
-    """Score clients sent as an uploaded CSV file with the contract's columns."""
+    """Score clients sent as an uploaded CSV file with the id and feature columns only.
+
+    Cells are read as text and typed by the contract: a numeric cell is a finite number or a
+    null token (``""``, ``NA``, ``null``...); unknown columns are refused, as in ``/prediction``.
+    """
     import pandas as pd
 
     raw = await file.read()
     try:
-        frame = pd.read_csv(io.BytesIO(raw), dtype={champion.schema.id_column: "string"})
+        frame = pd.read_csv(io.BytesIO(raw), dtype=str, keep_default_na=False, na_filter=False)
     except (ValueError, UnicodeDecodeError) as exc:
-        raise HTTPException(422, f"file: not a readable CSV ({str(exc).splitlines()[0]})") from None
+        first = (str(exc).splitlines() or [type(exc).__name__])[0][:200]
+        raise HTTPException(422, f"file: not a readable CSV ({first})") from None
+    frame.columns = [str(c).strip().lstrip("\ufeff") for c in frame.columns]
     limit = state.settings.api.max_rows_per_request
     if len(frame) > limit:
         raise HTTPException(413, f"file: more than {limit} rows (api.max_rows_per_request)")
