@@ -49,6 +49,7 @@ def test_rejected_file_exits_3_and_health_says_attention_until_it_is_fixed(
     course_project: Path,
 ) -> None:
     drop(course_project, COURSE / "practicedata" / "dataset1.csv")
+    assert run_cli("run", config=course_project, env=NO_INDEX).returncode == 0
     bad = course_project.parent / "incoming" / "broken.csv"
     bad.write_text("corporation,lastmonth_activity,exited\nabcd,1,0\n")  # columns missing
     done = run_cli("run", config=course_project, env=NO_INDEX)
@@ -65,6 +66,8 @@ def test_rejected_file_exits_3_and_health_says_attention_until_it_is_fixed(
 
 
 def test_quarantine_beyond_the_share_exits_3(course_project: Path) -> None:
+    drop(course_project, COURSE / "practicedata" / "dataset1.csv")  # the contract's types
+    assert run_cli("run", config=course_project, env=NO_INDEX).returncode == 0
     rows = ["corporation,lastmonth_activity,lastyear_activity,number_of_employees,exited"]
     rows += [f"c{i},{'lots' if i % 2 else i},{i * 10},{i + 3},{i % 2}" for i in range(40)]
     (course_project.parent / "incoming" / "half-bad.csv").write_text("\n".join(rows) + "\n")

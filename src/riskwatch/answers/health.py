@@ -30,6 +30,9 @@ class Reason:
     message: str  # one short line
     detail: dict[str, Any] = field(default_factory=dict)
 
+    def __post_init__(self) -> None:
+        self.message = _short(self.message, 100)  # one short line; the detail has the rest
+
     @property
     def key(self) -> str:
         """Stable identity: the same condition keeps the same key until it clears."""

@@ -73,12 +73,15 @@ def risk(ctx: RunContext, top: int = 20) -> dict[str, Any]:
     clients = []
     for row in frame.head(top).to_dict(orient="records"):
         row["factors"] = json.loads(row.get("factors") or "[]")
+        row["at_risk"] = bool(row["at_risk"])
         clients.append(
             {k: (None if isinstance(v, float) and v != v else v) for k, v in row.items()}
         )
     return {
         "model_version": version,
         "dataset_version": dataset,
+        "threshold": ctx.model(version).threshold if version is not None else None,
+        "at_risk": int(frame["at_risk"].sum()),
         "total": len(frame),
         "clients": clients,
     }

@@ -53,7 +53,8 @@ def init(
             f"wrote {path}: a proposed contract from {sample} ({len(frame)} rows); review it"
         )
         for key, why in proposal.reasons.items():
-            typer.echo(f"  {key}: {why}")
+            shown = f"{key} = {getattr(proposal, key)!r}" if hasattr(proposal, key) else key
+            typer.echo(f"  {shown}: {why}")
         return
     atomic_write_text(path, DEMO_CONFIG if demo_setup else OWN_DATA_TEMPLATE)
     typer.echo(f"wrote {path}" + ("" if demo_setup else ": fill in the [contract] for your data"))
