@@ -84,11 +84,12 @@ def test_course_scenario(tmp_path: Path) -> None:
     assert (first_report / "apireturns.json").is_file()
     first_files = _hashes(first_report)
 
-    # 2. sourcedata: F1 0.6923 on the new rows, above the baseline -> no drift, champion kept
+    # 2. sourcedata: F1 0.6923 on the new rows, above the baseline; 26 rows are too few to call
+    #    it "no drift", so riskwatch says so (insufficient data) and keeps the champion
     drop(config, *sorted((COURSE / "sourcedata").glob("*.csv")), sub="sourcedata")
     second = _run(config)
     verdict, result = _last_check(config)
-    assert verdict == "no_drift"
+    assert verdict == "insufficient_data" and "too few" in " ".join(result["reasons"])
     assert _batch_f1(result) == pytest.approx(0.6923, abs=1e-4)
     assert _champion(config) == 1 and _baseline_f1(config, 1) == pytest.approx(0.5714, abs=1e-4)
     assert _query(config, "SELECT MAX(rows) FROM dataset_versions")[0][0] == 52
@@ -100,11 +101,11 @@ def test_course_scenario(tmp_path: Path) -> None:
     assert third["status"] == "nothing_new"
     assert [s["step"] for s in third["steps"]] == ["check"]
 
-    # 4. no_drift.csv: F1 1.0 -> no drift, kept
+    # 4. no_drift.csv: F1 1.0 on 8 rows -> not worse, but too few to judge: kept
     drop(config, COURSE / "validation_data" / "no_drift" / "no_drift.csv", sub="validation")
     _run(config)
     verdict, result = _last_check(config)
-    assert verdict == "no_drift" and _batch_f1(result) == pytest.approx(1.0)
+    assert verdict == "insufficient_data" and _batch_f1(result) == pytest.approx(1.0)
     assert _champion(config) == 1
 
     # 5. drift.csv: F1 0.0 -> drift -> retrain -> the gate decides, and it is recorded
