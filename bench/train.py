@@ -22,6 +22,7 @@ from _results import header, write_section
 
 from riskwatch.config import ContractSettings, TrainingSettings
 from riskwatch.demo import DemoSpec, generate
+from riskwatch.model.selection import plan_for
 from riskwatch.model.training import fit
 from riskwatch.schema import resolve_schema
 
@@ -63,7 +64,10 @@ def main() -> None:
             times = []
             for _ in range(args.runs if n <= 100_000 else 1):
                 t0 = time.perf_counter()
-                fitted = fit(data, y, schema, TrainingSettings(model=kind))
+                plan, _ = plan_for(
+                    data[list(schema.features)], y, schema, TrainingSettings(model=kind)
+                )
+                fitted = fit(data, y, schema, plan)
                 times.append(time.perf_counter() - t0)
             models[kind] = fitted
             why = f" (chose {fitted.kind})" if kind == "auto" else ""

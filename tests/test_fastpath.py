@@ -6,9 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from riskwatch.config import TrainingSettings
 from riskwatch.model.scoring import LoadedModel, compile_scorer
-from riskwatch.model.training import fit
+from riskwatch.model.training import Plan, fit
 from riskwatch.schema import DataSchema
 
 SCHEMA = DataSchema(
@@ -48,7 +47,8 @@ def test_fast_path_matches_the_pipeline(kind: str) -> None:
     )
     if kind == "course":
         train = train.fillna({"a": 0.0})
-    fitted = fit(train, train["y"].to_numpy(), schema, TrainingSettings(model=kind))
+    plan = Plan(kind=kind, calibration="none" if kind == "course" else "sigmoid")
+    fitted = fit(train, train["y"].to_numpy(), schema, plan)
     model = LoadedModel(1, fitted.pipeline, schema, {}, 0.5, fitted.baseline)
     fast = compile_scorer(model)
     assert fast is not None

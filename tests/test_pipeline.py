@@ -103,3 +103,18 @@ def test_status_shows_one_screen(course_project: Path) -> None:
     assert done.returncode == 0, done.stderr
     for word in ("sources", "pending: 1", "champion   none yet", "last run   never", "next run"):
         assert word in done.stdout
+
+
+def test_a_validated_config_takes_the_fast_path_on_the_next_tick(course_project: Path) -> None:
+    assert run_cli("run", config=course_project).returncode == 0  # validates, stamps
+    done, modules = imported_modules(course_project, "run", "--cron")
+    assert done.returncode == 0, done.stderr
+    assert not modules & (HEAVY_MODULES | {"pydantic", "typer"}), modules & {"pydantic", "typer"}
+    history = json.loads(run_cli("runs", "--json", config=course_project).stdout)
+    assert [r["status"] for r in history] == ["nothing_new", "nothing_new"]
+    assert history[0]["trigger"] == "cron"
+    # a changed config is validated again by the full CLI (a bad key is still caught)
+    text = course_project.read_text()
+    course_project.write_text(text + "\n[monitoring]\nnot_a_key = 1\n")
+    bad = run_cli("run", config=course_project)
+    assert bad.returncode == 2 and "not_a_key" in bad.stderr

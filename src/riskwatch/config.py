@@ -91,6 +91,7 @@ class TrainingSettings(_Section):
     time_budget_seconds: Annotated[float, Field(gt=0)] = 30.0
     selection_metric: Literal["roc_auc", "average_precision"] = "roc_auc"
     recency: Literal["auto", "none"] = "auto"
+    search_every_days: Annotated[float, Field(ge=0)] = 30.0
 
 
 class ScoringSettings(_Section):
@@ -128,7 +129,7 @@ class MonitoringSettings(_Section):
     drift_share: Annotated[float, Field(gt=0, le=1)] = 0.5
     low_cardinality: Annotated[int, Field(ge=2)] = 10
     performance_test: Literal["raw", "parametric", "nonparametric"] = "raw"
-    performance_tolerance: Annotated[float, Field(ge=0)] = 0.0
+    performance_tolerance: Annotated[float, Field(ge=0)] = 0.02
     performance_metric: str | None = None
     data_drift_triggers_retrain: bool = False
     max_quarantine_share: Annotated[float, Field(ge=0, le=1)] = 0.05
@@ -144,6 +145,12 @@ class ApiSettings(_Section):
     api_key: str | None = None
     max_body_bytes: Annotated[int, Field(gt=0)] = 5_000_000
     max_rows_per_request: Annotated[int, Field(gt=0)] = 10_000
+
+
+class RuntimeSettings(_Section):
+    """How much of the machine riskwatch uses."""
+
+    threads: Annotated[int, Field(gt=0)] | None = None  # default: every core this process may use
 
 
 class ScheduleSettings(_Section):
@@ -165,6 +172,7 @@ class Settings(_Section):
     monitoring: MonitoringSettings = MonitoringSettings()
     api: ApiSettings = ApiSettings()
     schedule: ScheduleSettings = ScheduleSettings()
+    runtime: RuntimeSettings = RuntimeSettings()
     config_path: Path | None = None
 
     @property

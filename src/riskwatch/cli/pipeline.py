@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import logging
 import sys
-from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -18,26 +16,14 @@ from riskwatch.cli.common import (
     settings_of,
     workspace_of,
 )
+from riskwatch.logs import cron_logging, log
+from riskwatch.pipeline.summary import render
 
 schedule_app = typer.Typer(
     help="Install, show, remove or print the cron entry that runs `riskwatch run`.",
     no_args_is_help=True,
 )
 app.add_typer(schedule_app, name="schedule")
-
-log = logging.getLogger("riskwatch")
-log.addHandler(logging.NullHandler())  # errors reach the terminal once, via main()
-
-
-def _cron_logging(log_dir: Path) -> None:
-    """Log to workspace/logs/riskwatch.log, rotated at 1 MB, 5 files kept."""
-    from logging.handlers import RotatingFileHandler
-
-    log_dir.mkdir(parents=True, exist_ok=True)
-    handler = RotatingFileHandler(log_dir / "riskwatch.log", maxBytes=1_000_000, backupCount=5)
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-    log.addHandler(handler)
-    log.setLevel(logging.INFO)
 
 
 @app.command()
@@ -63,7 +49,7 @@ def run(
     settings = settings_of(ctx)
     ws = workspace_of(settings)
     if cron:
-        _cron_logging(ws.logs)
+        cron_logging(ws.logs)
     show = None if (json_out or cron or not sys.stdout.isatty()) else _Progress()
     with run_context(settings) as context:
         try:
@@ -78,13 +64,17 @@ def run(
         except Exception:
             log.exception("run failed with an unexpected error")
             raise
+    if not dry_run:
+        from riskwatch.quick import write_stamp
+
+        write_stamp(settings)  # the next tick with this config may take the fast path
     log.info("run %s: %s: %s", result.run_id, result.status, result.outcome)
     for problem in result.problems:
         log.warning("data problem: %s", problem)
     if json_out:
         print_json(result.to_dict())
     elif not cron:
-        _print_result(result)
+        typer.echo(render(result))
     if result.problems:
         if not json_out:
             for problem in result.problems:
@@ -110,27 +100,6 @@ class _Progress:
             self.status.stop()
             self.status = None
         self.console.print(f"  {message}", markup=False)
-
-
-def _print_result(result: Any) -> None:
-    if result.status == "dry_run":
-        typer.echo("dry run: a run now would")
-        for line in result.plan:
-            typer.echo(f"  - {line}")
-        return
-    typer.echo(f"run {result.run_id}: {result.outcome}")
-    if result.champion is not None:
-        typer.echo(f"champion: model v{result.champion}")
-    if result.report:
-        typer.echo(f"report: {result.report}")
-    if result.top:
-        typer.echo("top of the call list:")
-        for client in result.top:
-            factors = ", ".join(f.get("feature", "") for f in client.get("factors", [])[:3])
-            typer.echo(
-                f"  {client.get('rank', ''):>3}  {client.get('id', '')}  "
-                f"risk {float(client.get('risk', 0)):.2f}  {factors}"
-            )
 
 
 @app.command("runs")

@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from riskwatch.config import TrainingSettings
+    from riskwatch.model.training import Plan
     from riskwatch.schema import DataSchema
 
 CV_ROWS = 20_000  # cross-validation for model choice runs on at most this many rows
@@ -127,6 +128,22 @@ def choose(
         "folds": folds,
         "metric": metric,
     }
+
+
+def plan_for(
+    X: pd.DataFrame, y: np.ndarray, schema: DataSchema, cfg: TrainingSettings
+) -> tuple[Plan, dict[str, Any]]:
+    """The plan :func:`choose` picks for these rows, and the selection record."""
+    from riskwatch.model.training import Plan
+
+    selection = choose(X, y, schema, cfg)
+    plan = Plan(
+        kind=selection["winner"],
+        params=selection["params"],
+        calibration=selection["calibration"]["method"],
+        seed=cfg.seed,
+    )
+    return plan, selection
 
 
 def calibration_for(

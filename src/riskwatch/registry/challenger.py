@@ -45,9 +45,9 @@ def build_challenger(ctx: RunContext, *, reason: str = "") -> TrainOutcome:
     import numpy as np
 
     from riskwatch.model.scoring import LoadedModel
-    from riskwatch.model.selection import choose
+    from riskwatch.model.selection import plan_for
     from riskwatch.model.splits import choose_holdout, labels
-    from riskwatch.model.training import Plan, fit
+    from riskwatch.model.training import fit
     from riskwatch.registry.evalsets import read_eval_path
     from riskwatch.registry.lifecycle import TrainOutcome, evaluate, gate
     from riskwatch.schema import model_schema
@@ -79,16 +79,11 @@ def build_challenger(ctx: RunContext, *, reason: str = "") -> TrainOutcome:
         eval_set, eval_fp = f"holdout:dataset-v{dsv.version}", None
     pre = frame.loc[~held].reset_index(drop=True)
     y_pre, y_window = labels(pre, schema), labels(window, schema)
-    selection = choose(pre[list(schema.features)], y_pre, schema, cfg)
-    plan = Plan(
-        kind=selection["winner"],
-        params=selection["params"],
-        calibration=selection["calibration"]["method"],
-        seed=cfg.seed,
-    )
+    champion = ctx.champion()
+    reused = _reused_plan(champion, cfg, schema)
+    plan, selection = reused or plan_for(pre[list(schema.features)], y_pre, schema, cfg)
     gate_fit, recency = _recency(pre, y_pre, window, y_window, schema, plan, cfg.recency)
     plan = gate_fit.plan
-    champion = ctx.champion()
     rule = _threshold_rule(ctx, plan.kind)
     gate_model = LoadedModel(0, gate_fit.pipeline, schema, {}, 0.5, gate_fit.baseline)
     p_window = gate_model.risk(window) if len(window) else np.empty(0)
@@ -142,6 +137,7 @@ def build_challenger(ctx: RunContext, *, reason: str = "") -> TrainOutcome:
         "plan": plan.describe(),
         "params": final.params,
         "selection": selection,
+        "search": {"settings": _search_settings(cfg), "at": selection.get("searched_at", now())},
         "recency": recency,
         "calibration": final.calibration,
         "seed": cfg.seed,
@@ -244,6 +240,49 @@ def _recency(
         + f": lowest log loss out of time ({row['log_loss']:.4f} on {len(y_window)} rows)"
     )
     return fitted, {"chosen": chosen, "tried": tried}
+
+
+def _search_settings(cfg: Any) -> dict[str, Any]:
+    keys = ("model", "calibration", "selection_metric", "seed", "cv_folds")
+    return {k: getattr(cfg, k) for k in keys}
+
+
+def _reused_plan(
+    champion: LoadedModel | None, cfg: Any, schema: DataSchema
+) -> tuple[Plan, dict[str, Any]] | None:
+    """The champion's family, parameters and calibration, when its search is recent enough and
+    was made with the same settings on the same features (retraining often, searching seldom)."""
+    from datetime import UTC, datetime, timedelta
+
+    from riskwatch.model.training import Plan
+
+    if champion is None or cfg.search_every_days <= 0:
+        return None
+    card = champion.card
+    search, selection = card.get("search") or {}, card.get("selection") or {}
+    if search.get("settings") != _search_settings(cfg) or "winner" not in selection:
+        return None
+    if list(card.get("features") or []) != list(schema.features):
+        return None
+    searched = datetime.fromisoformat(search["at"])
+    if datetime.now(UTC) - searched > timedelta(days=cfg.search_every_days):
+        return None
+    plan = Plan(
+        kind=selection["winner"],
+        params=selection.get("params") or {},
+        calibration=(selection.get("calibration") or {}).get("method", "none"),
+        seed=cfg.seed,
+    )
+    why = (
+        f"{selection.get('why', '')} (searched {search['at'][:10]} for v{champion.version}; "
+        f"reused until {cfg.search_every_days:g} days old: training.search_every_days)"
+    )
+    return plan, {
+        **selection,
+        "why": why,
+        "reused_from": champion.version,
+        "searched_at": search["at"],
+    }
 
 
 def _shift(p: np.ndarray, offset: float) -> np.ndarray:

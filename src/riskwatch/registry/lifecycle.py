@@ -59,8 +59,10 @@ class DeployDecision:
 def train_and_register(ctx: RunContext, *, reason: str = "") -> TrainOutcome:
     """Build a challenger (see :mod:`riskwatch.registry.challenger`) and register it."""
     from riskwatch.registry.challenger import build_challenger
+    from riskwatch.runtime import limited, resolve_threads
 
-    return build_challenger(ctx, reason=reason)
+    with limited(resolve_threads(ctx.settings.runtime.threads)):
+        return build_challenger(ctx, reason=reason)
 
 
 def evaluate(ctx: RunContext, model: LoadedModel, frame: pd.DataFrame) -> dict[str, Any]:
@@ -91,6 +93,13 @@ def score_model(
     from riskwatch.registry.evalsets import evaluation_rows
 
     owner = store.model_row(ctx.db, eval_of or version)
+    recorded = store.latest_metrics(ctx.db, version)
+    if eval_of in (None, version) and owner["card"].get("refit_on_all_rows") and recorded:
+        note = (
+            "out of sample: measured on these rows by the same plan fitted without them "
+            "(this version was refit on them, so scoring it here again would be in-sample)"
+        )
+        return {**recorded, "note": note}
     metrics = evaluate(ctx, ctx.model(version), evaluation_rows(ctx, owner["version"]))
     if record:
         store.store_metrics(ctx.db, version, owner["eval_set"], None, metrics)
