@@ -27,6 +27,7 @@ import shutil
 import subprocess
 import sys
 import time
+import traceback
 from collections.abc import Callable
 from pathlib import Path
 
@@ -35,24 +36,26 @@ sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE / "peers"))
 
 import _results  # noqa: E402
+import peer_batch_rows as rows_batch  # noqa: E402
 import peer_env as pe  # noqa: E402
-import peer_rows as rows_batch  # noqa: E402
+import peer_monitor_rows as rows_monitor  # noqa: E402
+import peer_rows as rows_run  # noqa: E402
 import peer_serve_rows as rows_serve  # noqa: E402
 from peer_bench import Bench, Sizes  # noqa: E402
-from peer_measure import Failed, Latency, Series, busiest, loadavg  # noqa: E402
+from peer_measure import Latency, Series, busiest, loadavg  # noqa: E402
 from peer_rows import Row  # noqa: E402
 
 ROWS: dict[int, tuple[str, Callable[[Bench], list[Row]]]] = {
-    1: ("cron tick, nothing new", rows_batch.row_1),
-    2: ("one new course CSV, whole run", rows_batch.row_2),
+    1: ("cron tick, nothing new", rows_run.row_1),
+    2: ("one new course CSV, whole run", rows_run.row_2),
     3: ("ingest 1M rows (course schema, 3% dup.)", rows_batch.row_3),
     4: ("train 1M rows (course preset)", rows_batch.row_4),
     5: ("batch predict 1M clients", rows_batch.row_5),
     6: ("POST /prediction 1 client, course model", rows_serve.row_6),
     7: ("same, demo gradient-boosting champion, other core busy", rows_serve.row_7),
-    8: ("riskwatch drift -i vs Evidently, 10k/100k/1M rows", rows_batch.row_8),
+    8: ("riskwatch drift -i vs Evidently, 10k/100k/1M rows", rows_monitor.row_8),
     9: ("POST /prediction 1,000 clients", rows_serve.row_9),
-    10: ("training gradient boosting, other core busy", rows_batch.row_10),
+    10: ("training gradient boosting, other core busy", rows_monitor.row_10),
 }
 COLUMNS = ("riskwatch", "P1", "P2", "floor")
 
@@ -258,7 +261,8 @@ def main() -> None:
             say(f"row {r}: {title} (load {before})")
             try:
                 got = fn(b)
-            except (RuntimeError, Failed, OSError, subprocess.CalledProcessError) as exc:
+            except Exception as exc:  # one broken row must not lose an hour of others
+                traceback.print_exc()
                 say(f"  row {r} not measured: {exc}")
                 got = [
                     Row(

@@ -16,7 +16,7 @@ from typing import Any
 
 import peer_env as pe
 import peer_projects as pp
-from peer_measure import Server, free_port, start_server
+from peer_http import Server, free_port, start_server
 
 
 @dataclass(frozen=True)

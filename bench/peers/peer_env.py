@@ -187,7 +187,7 @@ SETUP_STEPS = ("ingestion.py", "training.py", "scoring.py", "deployment.py")
 
 def run_quiet(cmd: list[str], *, env: dict[str, str], cwd: Path, what: str) -> None:
     """An untimed set-up step; fails with the tail of its output."""
-    done = subprocess.run(cmd, env=env, cwd=cwd, capture_output=True, text=True)
+    done = subprocess.run(cmd, env=env, cwd=cwd, capture_output=True, text=True, timeout=3600)
     if done.returncode != 0:
         raise RuntimeError(f"{what}: exit {done.returncode}: {(done.stderr or done.stdout)[-400:]}")
 

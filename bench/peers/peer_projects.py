@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
 PYTHON = sys.executable
+SETUP_TIMEOUT = 3600.0  # an untimed set-up step (e.g. the first gradient-boosting run) may be slow
 API_KEY = "bench-key"
 COURSE_DATA = REPO.parent / "shared" / "data" / "course-starter"
 COURSE_COLUMNS = ["corporation", "lastmonth_activity", "lastyear_activity", "number_of_employees"]
@@ -67,7 +68,7 @@ def rw_env(**extra: str) -> dict[str, str]:
 
 def setup(cmd: list[str], what: str) -> str:
     """An untimed riskwatch step; returns its stdout, fails with its stderr."""
-    done = subprocess.run(cmd, env=rw_env(), capture_output=True, text=True)
+    done = subprocess.run(cmd, env=rw_env(), capture_output=True, text=True, timeout=SETUP_TIMEOUT)
     if done.returncode != 0:
         raise RuntimeError(f"{what}: exit {done.returncode}: {done.stderr.strip()[-400:]}")
     return done.stdout

@@ -15,7 +15,8 @@ from pathlib import Path
 import pandas as pd
 import peer_projects as pp
 from peer_bench import Bench
-from peer_measure import BusyCore, Failed, Latency, Server, latencies, pct
+from peer_http import Server, latencies, pct
+from peer_measure import BusyCore, Failed, Latency
 from peer_rows import Row
 
 Target = tuple[str, Server, bytes | None, str]  # column, server, riskwatch body, shown command
