@@ -175,7 +175,7 @@ def test_init_from_a_sample_proposes_and_explains_the_contract(tmp_path: Path) -
 
 def test_init_from_a_missing_file_is_one_line(tmp_path: Path) -> None:
     done = run_cli("init", "--from", str(tmp_path / "nope.csv"), str(tmp_path / "x.toml"))
-    assert done.returncode == 3 and len(done.stderr.strip().splitlines()) == 1
+    assert done.returncode == 6 and len(done.stderr.strip().splitlines()) == 1
     assert "nope.csv" in done.stderr and not (tmp_path / "x.toml").exists()
 
 

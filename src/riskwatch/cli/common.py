@@ -21,9 +21,10 @@ app = typer.Typer(
     name="riskwatch",
     help="Dynamic risk assessment: which corporate clients are about to leave, and why.",
     no_args_is_help=True,
-    add_completion=False,
+    add_completion=True,  # --install-completion / --show-completion (bash, zsh, fish)
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
+    context_settings={"max_content_width": 110, "help_option_names": ["-h", "--help"]},
 )
 
 ConfigOption = Annotated[
@@ -39,12 +40,38 @@ ConfigOption = Annotated[
 JsonOption = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")]
 
 
+def _version(value: bool) -> None:
+    if value:
+        from riskwatch import __version__
+
+        typer.echo(f"riskwatch {__version__}")
+        raise typer.Exit(0)
+
+
 @app.callback()
 def _root(
     ctx: typer.Context,
     config: ConfigOption = None,
+    verbose: Annotated[
+        bool, typer.Option("--verbose", "-v", help="Log what riskwatch does to stderr.")
+    ] = False,
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_version, is_eager=True, help="Print the version and exit."
+        ),
+    ] = False,
 ) -> None:
     """Dynamic risk assessment: which corporate clients are about to leave, and why."""
+    if verbose:
+        import logging
+
+        from riskwatch.logs import log
+
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter("riskwatch: %(levelname)s %(message)s"))
+        log.addHandler(handler)
+        log.setLevel(logging.INFO)
     ctx.obj = {"config": config}
 
 

@@ -40,12 +40,9 @@ def init(
     if sample is not None:
         import pandas as pd
 
-        from riskwatch.errors import DataError
         from riskwatch.proposal import propose
         from riskwatch.storage.files import read_chunks
 
-        if not sample.is_file():
-            raise DataError(f"{sample}: sample file not found")
         frame = pd.concat(list(read_chunks(sample)), ignore_index=True).drop(columns=["_rw_row"])
         proposal = propose(frame)
         atomic_write_text(path, from_proposal(proposal, str(sample)))

@@ -10,7 +10,8 @@ import typer
 from riskwatch.cli.common import JsonOption, app, print_json, run_context, settings_of
 
 VersionOption = Annotated[
-    int | None, typer.Option("--version", "-v", help="Model version (default: see command).")
+    int | None,
+    typer.Option("--model-version", "-m", min=1, help="Model version (default: see command)."),
 ]
 
 
@@ -79,28 +80,37 @@ def deploy(
     ] = "",
     json_out: JsonOption = False,
 ) -> None:
-    """Promote a model (default: the newest) to champion if it is not worse than the champion."""
+    """Promote a model (default: the newest) if the gate lets it.
+
+    Exit status 0 when promoted, 1 when the gate keeps the champion (the decision is recorded).
+    """
     from riskwatch.registry.lifecycle import deploy as do_deploy
 
     with run_context(settings_of(ctx)) as run, run.ws.lock():
         decision = do_deploy(run, version, force=force, reason=reason, actor="cli")
     if json_out:
         print_json(decision.to_dict())
-        return
-    verb = "promoted" if decision.promoted else "not promoted"
-    typer.echo(f"model v{decision.candidate} {verb}: {decision.reason}")
+    else:
+        verb = "promoted" if decision.promoted else "not promoted"
+        typer.echo(f"model v{decision.candidate} {verb}: {decision.reason}")
+    if not decision.promoted:
+        raise typer.Exit(1)
 
 
 @app.command()
 def rollback(
     ctx: typer.Context,
-    reason: Annotated[str, typer.Option("--reason", help="Why (recorded).")] = "",
+    reason: Annotated[str, typer.Option("--reason", help="Why (required; recorded).")],
 ) -> None:
-    """Move the champion back to the previous model."""
+    """Move the champion back to the previous model (recorded with your reason)."""
     from riskwatch.registry.lifecycle import rollback as do_rollback
 
     with run_context(settings_of(ctx)) as run, run.ws.lock():
-        version = do_rollback(run, reason=reason, actor="cli")
+        if not reason.strip():
+            from riskwatch.errors import ConfigError
+
+            raise ConfigError("rollback --reason: say why (it is recorded in the alias history)")
+        version = do_rollback(run, reason=reason.strip(), actor="cli")
     typer.echo(f"champion is now model v{version}")
 
 

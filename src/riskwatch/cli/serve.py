@@ -155,3 +155,16 @@ def api_report(
     target = folder / f"apireturns-{stamp}.json"
     atomic_write_text(target, json.dumps(answers, indent=2))
     typer.echo(f"saved {len(answers) - 2} answers to {target}")
+    failed = [
+        f"{path} {answer['status']}"
+        for path, answer in answers.items()
+        if isinstance(answer, dict) and not 200 <= int(answer.get("status", 0)) < 300
+    ]
+    if failed:
+        hint = (
+            " (is api.api_key / RISKWATCH_API_KEY the server's key?)"
+            if any(f.endswith(" 401") for f in failed)
+            else ""
+        )
+        typer.echo(f"riskwatch: not every endpoint answered: {', '.join(failed)}{hint}", err=True)
+        raise typer.Exit(1)

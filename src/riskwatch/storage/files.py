@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from riskwatch.errors import DataError
+from riskwatch.errors import DataError, NotFound
 from riskwatch.schema import NULL_TOKENS, ROW_COLUMN
 
 if TYPE_CHECKING:
@@ -25,8 +25,11 @@ def read_chunks(
     Each chunk has a ``_rw_row`` column: the 1-based data row number in the file.
 
     Raises:
+        NotFound: there is no such file.
         DataError: the file is empty, not UTF-8, malformed or has no data rows.
     """
+    if not path.is_file():
+        raise NotFound(f"{path}: no such file")
     if path.suffix.lower() == ".parquet":
         yield from _parquet_chunks(path, chunk_rows)
     else:
