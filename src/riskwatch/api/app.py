@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import copy
 import time
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import TYPE_CHECKING, Any
 
 from fastapi import Depends, FastAPI, Request
@@ -37,6 +39,7 @@ def create_app(settings: Settings) -> FastAPI:
 
     state = ApiState(settings)
     app = FastAPI(
+        lifespan=_lifespan(settings),
         title="riskwatch",
         version=__version__,
         description="Attrition risk of corporate clients: predictions, scores, statistics, "
@@ -54,6 +57,26 @@ def create_app(settings: Settings) -> FastAPI:
     app.openapi = lambda: openapi_document(app, state)  # type: ignore[method-assign]
     app.add_middleware(GuardMiddleware, state=state, max_body=settings.api.max_body_bytes)
     return app
+
+
+def _lifespan(settings: Settings) -> Callable[[FastAPI], AbstractAsyncContextManager[None]]:
+    """Start the alerts watchdog with the server (when alerts are configured); stop it after."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        watchdog = None
+        if settings.alerts.enabled:
+            from riskwatch.pipeline.alerting import Watchdog
+
+            watchdog = Watchdog(settings).start()
+        app.state.watchdog = watchdog
+        try:
+            yield
+        finally:
+            if watchdog is not None:
+                watchdog.stop()
+
+    return lifespan
 
 
 def openapi_document(app: FastAPI, state: ApiState) -> dict[str, Any]:
