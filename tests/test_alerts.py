@@ -517,6 +517,9 @@ def test_serve_watchdog_alerts_once_with_a_real_crontab(tmp_path: Path, crontab:
         ),
         ({"deadline_seconds": 0}, "alerts.deadline_seconds"),
         ({"chanels": []}, "key 'alerts.chanels' is not a known setting"),
+        ({"webhook": {"url": "http://h/x"}, "base_url": "ftp://risk"}, "alerts.base_url"),
+        ({"webhook": {"url": "http://h/x"}, "repeat_interval": "99999w"}, "longer than ten years"),
+        ({"channels": "json://one-not-a-list"}, "alerts.channels"),
     ],
 )
 def test_bad_alert_settings_name_the_key(tmp_path: Path, alerts: dict, needle: str) -> None:
@@ -638,3 +641,124 @@ def test_metrics_gauges_and_the_example_rules(demo_project: Path) -> None:
             [promtool, "check", "rules", str(rules)], capture_output=True, text=True
         )
         assert done.returncode == 0, done.stdout + done.stderr
+
+
+# -- the pure parts ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("ref", "shown"),
+    [
+        ("slack://T1JJ3T3L2/A1BRTD4JD/TIiajkdnlazkc/#general", "slack://***"),
+        (
+            "mailto://ops:pw@smtp.example.com:587?to=team@example.com",
+            "mailto://smtp.example.com:587",
+        ),
+        ("json://127.0.0.1:8080/hook?token=abcd", "json://127.0.0.1:8080"),
+        ("msteams://abc@def/ghi", "msteams://***"),
+        ("ntfy://my-private-topic", "ntfy://***"),
+        ("https://user:pw@hooks.example.com/services/T0/B0/XX", "https://hooks.example.com"),
+        ("env:RISKWATCH_SLACK", "env:RISKWATCH_SLACK"),
+        ("file:/etc/riskwatch/teams.url", "file:/etc/riskwatch/teams.url"),
+    ],
+)
+def test_channels_are_shown_without_credentials(ref: str, shown: str) -> None:
+    from riskwatch.config import masked
+
+    assert masked(ref) == shown
+
+
+def test_errors_are_cleaned_of_every_part_of_the_url() -> None:
+    from riskwatch.alerts.channels import clean
+
+    url = "mailtos://bot:Pa55word@smtp.example.com/TokenAbc123?key=QueryValue99&to=x@example.com"
+    text = f"login failed for bot with Pa55word at {url}; token TokenAbc123, QueryValue99"
+    cleaned = clean(text, url)
+    for secret in ("Pa55word", "TokenAbc123", "QueryValue99", url):
+        assert secret not in cleaned
+    assert "smtp.example.com" not in clean("slack://TokenA1/TokenB2", "slack://TokenA1/TokenB2")
+
+
+@pytest.mark.parametrize(
+    ("text", "seconds"), [("90s", 90), ("30m", 1800), ("1.5d", 129600), ("1w", 604800)]
+)
+def test_durations(text: str, seconds: int) -> None:
+    from riskwatch.config import parse_duration
+
+    assert parse_duration(text).total_seconds() == seconds
+
+
+@pytest.mark.parametrize("text", ["0h", "-1h", "2x", "", "h", "99999999999w"])
+def test_bad_durations(text: str) -> None:
+    from riskwatch.config import parse_duration
+
+    with pytest.raises(ValueError):
+        parse_duration(text)
+
+
+def _cond(cid: int, key: str, severity: str = "warning", resolved: str | None = None) -> dict:
+    kind, subject = key.split(":")
+    return {
+        "id": cid,
+        "key": key,
+        "kind": kind,
+        "subject": subject,
+        "severity": severity,
+        "message": key,
+        "detail": {},
+        "opened_at": T0.isoformat(),
+        "resolved_at": resolved,
+    }
+
+
+def test_due_is_per_channel_and_retries_wait_for_their_time() -> None:
+    from riskwatch.alerts.conditions import Target, due, next_due
+
+    a, b = Target("a"), Target("b", "critical")
+    crit, warn = _cond(1, "run_failed:pipeline", "critical"), _cond(2, "drift_open:v1")
+    later = T0 + timedelta(minutes=1)
+    marks = {
+        (1, "a"): {"told": "opened", "told_at": T0.isoformat()},
+        (1, "b"): {
+            "told": None,
+            "failures": 1,
+            "retry_at": (T0 + timedelta(minutes=5)).isoformat(),
+        },
+    }
+    got = due([crit, warn], marks, [a, b], [], now=later, repeat=timedelta(hours=24))
+    assert {k: [(e.event, e.key) for e in v] for k, v in got.items()} == {
+        "a": [("opened", "drift_open:v1")]  # b backs off; b never takes warnings
+    }
+    assert next_due(
+        crit, marks, [a, b], [], now=later, repeat=timedelta(hours=24)
+    ) == T0 + timedelta(minutes=5)
+    retry = due(
+        [crit], marks, [a, b], [], now=T0 + timedelta(minutes=5), repeat=timedelta(hours=24)
+    )
+    assert [(e.event, e.key) for e in retry["b"]] == [("opened", "run_failed:pipeline")]
+    # resolved: only to the channel that was told it opened
+    gone = _cond(1, "run_failed:pipeline", "critical", resolved=later.isoformat())
+    done = due([gone], marks, [a, b], [], now=later, repeat=timedelta(hours=24))
+    assert list(done) == ["a"] and done["a"][0].event == "resolved"
+
+
+def test_diff_follows_keys_and_scope() -> None:
+    from riskwatch.alerts.conditions import diff
+
+    live = [_cond(1, "missed_runs:schedule", "critical"), _cond(2, "drift_open:v1")]
+    reasons = [
+        _reason("data_rejected", "drop/x.csv"),
+        _reason("drift_open", "v1", message="new text"),
+    ]
+    out = diff(reasons, live)
+    assert [r["key"] for r in out.opened] == ["data_rejected:drop/x.csv"]
+    assert [c["key"] for c in out.resolved] == ["missed_runs:schedule"]
+    assert [cid for cid, _ in out.refreshed] == [2]
+    # the watchdog's scope: only time-based kinds open or resolve
+    scoped = diff([], live, scope=frozenset({"missed_runs", "champion_too_old"}))
+    assert [c["key"] for c in scoped.resolved] == ["missed_runs:schedule"] and not scoped.opened
+    # a severity change closes the old condition and opens a new one
+    worse = diff([_reason("drift_open", "v1", "failing")], [live[1]])
+    assert (
+        [c["key"] for c in worse.resolved] == [r["key"] for r in worse.opened] == ["drift_open:v1"]
+    )

@@ -166,9 +166,11 @@ def parse_duration(text: str) -> timedelta:
     match = _DURATION.match(str(text))
     if not match or float(match[1]) <= 0:
         raise ValueError(f"{text!r} is not a duration (use 90s, 30m, 24h, 2d or 1w)")
-    unit = {"s": "seconds", "m": "minutes", "min": "minutes", "h": "hours", "d": "days"}
-    value = float(match[1])
-    return timedelta(weeks=value) if match[2] == "w" else timedelta(**{unit[match[2]]: value})
+    seconds = {"s": 1, "m": 60, "min": 60, "h": 3600, "d": 86400, "w": 604800}[match[2]]
+    value = float(match[1]) * seconds
+    if value > 3650 * 86400:
+        raise ValueError(f"{text!r} is longer than ten years")
+    return timedelta(seconds=value)
 
 
 def _ref(value: str) -> str:
@@ -202,7 +204,7 @@ class AlertSettings(_Section):
     min_severity: Severity = "info"
     repeat_interval: str = "24h"
     informational: bool = False
-    base_url: str | None = None
+    base_url: Annotated[str, Field(pattern=r"^https?://[^\s]+$")] | None = None
     project: Annotated[str, Field(min_length=1, max_length=60)] = "riskwatch"
     deadline_seconds: Annotated[float, Field(gt=0, le=300)] = 10.0
     retries: Annotated[int, Field(ge=0, le=10)] = 2
@@ -271,7 +273,7 @@ def masked(ref: str) -> str:
     if ref.startswith(("env:", "file:")) or "://" not in ref:
         return ref if ref.startswith(("env:", "file:")) else "***"
     scheme, rest = ref.split("://", 1)
-    host = re.split(r"[/?#]", rest.rsplit("@", 1)[-1], maxsplit=1)[0]
+    host = re.split(r"[/?#]", rest, maxsplit=1)[0].rsplit("@", 1)[-1]
     name = host.rsplit(":", 1)[0].strip("[]")
     plain = name == "localhost" or re.fullmatch(
         r"\d+(\.\d+){3}|[0-9a-fA-F]*:[0-9a-fA-F:]+|[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+", name
