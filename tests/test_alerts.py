@@ -147,8 +147,9 @@ def test_open_group_repeat_resolve_and_silence(tmp_path: Path, database: str, re
         assert out.resolved == ["source_unreachable:sources"]
         resolved = _verify(rec.wait_for(3, "/hook")[2])
         assert _events(resolved) == [("resolved", "source_unreachable:sources")]
-        assert resolved["status"] == "resolved" and resolved["title"].startswith(
-            "[riskwatch] RESOLVED"
+        assert resolved["status"] == "resolved"
+        assert resolved["title"] == (
+            "[riskwatch] RESOLVED source_unreachable:sources (was: crm: connection refused)"
         )
         assert rec.wait_for(3, "/apprise")[2].json()["type"] == "success"
         # a silence is honoured: a silenced condition opens quietly, another one still notifies

@@ -69,7 +69,14 @@ def label(event: Event) -> str:
 def title(events: Sequence[Event], project: str) -> str:
     """The one-line title: the project and what happened (at most 150 characters)."""
     first = events[0]
-    if len(events) == 1:
+    if all(e.event == "resolved" for e in events):
+        keys = ", ".join(e.key for e in events)
+        line = (
+            f"[{project}] RESOLVED {first.key} (was: {first.message})"
+            if len(events) == 1
+            else f"[{project}] {len(events)} resolved: {keys}"
+        )
+    elif len(events) == 1:
         line = f"[{project}] {label(first)}: {first.message}"
     else:
         counts = {k: sum(e.event == k for e in events) for k in _ORDER}
@@ -103,7 +110,7 @@ def compose(
     lines = [f"{ctx.project} health: {ctx.health.upper()}", ""]
     for e in ordered:
         f = facts.get(e.key, {})
-        lines.append(f"{label(e)}  {e.message}")
+        lines.append(f"{label(e)}  {'was: ' if e.event == 'resolved' else ''}{e.message}")
         when = f"opened {str(e.opened_at)[:16]} UTC" if e.opened_at else ""
         if e.resolved_at:
             when += f", resolved {str(e.resolved_at)[:16]} UTC"
@@ -116,7 +123,9 @@ def compose(
             lines.append(f"  to do:      {f['todo']}")
         lines.append("")
     if ctx.run:
-        lines.append(f"run #{ctx.run.get('id')}: {ctx.run.get('status')}: {ctx.run.get('outcome')}")
+        outcome = str(ctx.run.get("outcome") or "")
+        outcome = outcome if len(outcome) <= 160 else outcome[:159] + "…"
+        lines.append(f"run #{ctx.run.get('id')}: {ctx.run.get('status')}: {outcome}")
     lines += [f"{name + ':':<11}{url}" for name, url in links.items()]
     if open_:
         lines.append(f"silence:   riskwatch alerts silence {open_[0].key} --for 2d --reason '...'")
