@@ -763,3 +763,19 @@ def test_diff_follows_keys_and_scope() -> None:
     assert (
         [c["key"] for c in worse.resolved] == [r["key"] for r in worse.opened] == ["drift_open:v1"]
     )
+
+
+def test_informational_events_of_a_run() -> None:
+    from riskwatch.pipeline.alerting import informational
+    from riskwatch.pipeline.run import RunResult
+
+    steps = [{"step": "deploy", "decision": "promoted: roc_auc 0.71 is not worse than 0.70"}]
+    result = RunResult(
+        7, "ok", "retrained; v3 promoted", steps, champion=3, report="/r/report.html"
+    )
+    assert [(e["kind"], e["subject"]) for e in informational(result)] == [
+        ("champion_promoted", "v3"),
+        ("report_ready", "run7"),
+    ]
+    kept = RunResult(8, "ok", "no drift", [{"step": "deploy", "decision": "kept champion: ..."}])
+    assert informational(kept) == []

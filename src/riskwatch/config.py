@@ -218,6 +218,11 @@ class AlertSettings(_Section):
             return [{"url": v} if isinstance(v, str) else v for v in value]
         return value
 
+    @field_validator("webhook", mode="before")
+    @classmethod
+    def _webhook_url(cls, value: Any) -> Any:
+        return {"url": value} if isinstance(value, str) else value
+
     @field_validator("repeat_interval")
     @classmethod
     def _duration(cls, value: str) -> str:
