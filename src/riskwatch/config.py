@@ -9,10 +9,19 @@ from __future__ import annotations
 import os
 import re
 import tomllib
+from datetime import timedelta
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, NamedTuple
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from riskwatch.errors import ConfigError
 
@@ -159,6 +168,140 @@ class ScheduleSettings(_Section):
     every: str = "1d"
 
 
+Severity = Literal["info", "warning", "critical"]
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|min|h|d|w)\s*$")
+_REF = re.compile(r"^(env:[A-Za-z_][A-Za-z0-9_]*|file:.+|[A-Za-z][A-Za-z0-9+.-]*://.*)$", re.S)
+
+
+def parse_duration(text: str) -> timedelta:
+    """``90s``, ``30m``, ``24h``, ``2d``, ``1w`` as a timedelta.
+
+    Raises:
+        ValueError: not a positive duration in one of those forms.
+    """
+    match = _DURATION.match(str(text))
+    if not match or float(match[1]) <= 0:
+        raise ValueError(f"{text!r} is not a duration (use 90s, 30m, 24h, 2d or 1w)")
+    seconds = {"s": 1, "m": 60, "min": 60, "h": 3600, "d": 86400, "w": 604800}[match[2]]
+    value = float(match[1]) * seconds
+    if value > 3650 * 86400:
+        raise ValueError(f"{text!r} is longer than ten years")
+    return timedelta(seconds=value)
+
+
+def _ref(value: str) -> str:
+    """A URL or secret given inline, as ``env:VAR`` or as ``file:/path``."""
+    if not _REF.match(value.strip()):
+        raise ValueError("use a URL (scheme://...), 'env:VARIABLE' or 'file:/path/to/file'")
+    return value.strip()
+
+
+class ChannelSettings(_Section):
+    """One Apprise channel: its URL (or ``env:VAR`` / ``file:/path``), a name, a severity floor."""
+
+    url: Annotated[str, AfterValidator(_ref)]
+    name: Annotated[str, Field(pattern=r"^[A-Za-z0-9_.-]{1,40}$")] | None = None
+    min_severity: Severity | None = None
+
+
+class WebhookSettings(_Section):
+    """riskwatch's own signed JSON webhook (``secret``: the text, ``env:VAR`` or ``file:/path``)."""
+
+    url: Annotated[str, AfterValidator(_ref)]
+    secret: Annotated[str, Field(min_length=1)] | None = None
+    min_severity: Severity | None = None
+
+
+class AlertSettings(_Section):
+    """Who is told when the health verdict changes, and how (Alertmanager-style semantics)."""
+
+    channels: list[ChannelSettings] = Field(default_factory=list)
+    webhook: WebhookSettings | None = None
+    min_severity: Severity = "info"
+    repeat_interval: str = "24h"
+    informational: bool = False
+    base_url: Annotated[str, Field(pattern=r"^https?://[^\s]+$")] | None = None
+    project: Annotated[str, Field(min_length=1, max_length=60)] = "riskwatch"
+    deadline_seconds: Annotated[float, Field(gt=0, le=300)] = 10.0
+    retries: Annotated[int, Field(ge=0, le=10)] = 2
+    failures_before_reason: Annotated[int, Field(ge=1)] = 3
+    watchdog_seconds: Annotated[float, Field(ge=1)] = 60.0
+
+    @field_validator("channels", mode="before")
+    @classmethod
+    def _urls(cls, value: Any) -> Any:
+        if isinstance(value, list):
+            return [{"url": v} if isinstance(v, str) else v for v in value]
+        return value
+
+    @field_validator("webhook", mode="before")
+    @classmethod
+    def _webhook_url(cls, value: Any) -> Any:
+        return {"url": value} if isinstance(value, str) else value
+
+    @field_validator("repeat_interval")
+    @classmethod
+    def _duration(cls, value: str) -> str:
+        parse_duration(value)
+        return value
+
+    @property
+    def enabled(self) -> bool:
+        """Is any channel configured?"""
+        return bool(self.channels) or self.webhook is not None
+
+    @property
+    def repeat(self) -> timedelta:
+        """``repeat_interval`` as a timedelta."""
+        return parse_duration(self.repeat_interval)
+
+    def targets(self) -> list[AlertTarget]:
+        """Every channel with its name, kind, reference, severity floor and a masked address."""
+        out = []
+        for i, ch in enumerate(self.channels, start=1):
+            scheme = ch.url.split("://", 1)[0].lower() if "://" in ch.url else "channel"
+            name = ch.name or f"{scheme}-{i}"
+            floor = ch.min_severity or self.min_severity
+            out.append(AlertTarget(name, "apprise", ch.url, floor, masked(ch.url), None))
+        if self.webhook is not None:
+            w = self.webhook
+            floor = w.min_severity or self.min_severity
+            out.append(AlertTarget("webhook", "webhook", w.url, floor, masked(w.url), w.secret))
+        return out
+
+    @model_validator(mode="after")
+    def _unique_names(self) -> AlertSettings:
+        names = [t.name for t in self.targets()]
+        twice = sorted({n for n in names if names.count(n) > 1})
+        if twice:
+            raise ValueError(f"channel name {twice[0]!r} is used twice")
+        return self
+
+
+class AlertTarget(NamedTuple):
+    """A configured channel (the URL may still be an ``env:``/``file:`` reference)."""
+
+    name: str
+    kind: str  # apprise | webhook
+    ref: str
+    min_severity: str
+    shown: str  # safe to print: never credentials, tokens or paths
+    secret: str | None
+
+
+def masked(ref: str) -> str:
+    """A printable form of a channel reference: ``env:VAR``, ``file:/path``, or scheme://host."""
+    if ref.startswith(("env:", "file:")) or "://" not in ref:
+        return ref if ref.startswith(("env:", "file:")) else "***"
+    scheme, rest = ref.split("://", 1)
+    host = re.split(r"[/?#]", rest, maxsplit=1)[0].rsplit("@", 1)[-1]
+    name = host.rsplit(":", 1)[0].strip("[]")
+    plain = name == "localhost" or re.fullmatch(
+        r"\d+(\.\d+){3}|[0-9a-fA-F]*:[0-9a-fA-F:]+|[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+", name
+    )
+    return f"{scheme}://{host if plain else '***'}"
+
+
 class Settings(_Section):
     """All riskwatch settings, validated."""
 
@@ -173,6 +316,7 @@ class Settings(_Section):
     api: ApiSettings = ApiSettings()
     schedule: ScheduleSettings = ScheduleSettings()
     runtime: RuntimeSettings = RuntimeSettings()
+    alerts: AlertSettings = AlertSettings()
     config_path: Path | None = None
 
     @property
@@ -301,12 +445,41 @@ def _resolve_paths(settings: Settings, base: Path) -> Settings:
         if src.url is not None:
             update["url"] = _resolve_sqlite(src.url, base)
         sources[name] = src.model_copy(update=update)
+    alerts = settings.alerts
+    if alerts.enabled:
+        alerts = alerts.model_copy(
+            update={
+                "channels": [
+                    c.model_copy(update={"url": _resolve_ref(c.url, base)}) for c in alerts.channels
+                ],
+                "webhook": alerts.webhook
+                and alerts.webhook.model_copy(
+                    update={
+                        "url": _resolve_ref(alerts.webhook.url, base),
+                        "secret": alerts.webhook.secret
+                        and _resolve_ref(alerts.webhook.secret, base),
+                    }
+                ),
+            }
+        )
     evaluation = settings.evaluation
     if evaluation.path is not None:
         evaluation = evaluation.model_copy(update={"path": absolute(evaluation.path)})
     return settings.model_copy(
-        update={"workspace": workspace, "sources": sources, "evaluation": evaluation}
+        update={
+            "workspace": workspace,
+            "sources": sources,
+            "evaluation": evaluation,
+            "alerts": alerts,
+        }
     )
+
+
+def _resolve_ref(ref: str, base: Path) -> str:
+    """``file:relative`` against the config's folder; anything else unchanged."""
+    if ref.startswith("file:") and not Path(ref[5:]).expanduser().is_absolute():
+        return "file:" + str((base / ref[5:]).resolve())
+    return ref
 
 
 def _resolve_sqlite(url: str, base: Path) -> str:

@@ -3,7 +3,8 @@
 Every reason has a stable key (kind + subject) so alerting can follow it from open to resolved.
 FAILING means the loop is not working (runs fail or stopped, a source is unreachable);
 ATTENTION means it works but a person should look (drift not yet dealt with, a retrain that did
-not help, rejected data, an old champion). Reads only.
+not help, rejected data, an old champion, a champion deployed by force or rolled back, an alert
+channel that keeps failing). Reads only.
 """
 
 from __future__ import annotations
@@ -16,6 +17,23 @@ if TYPE_CHECKING:
     from riskwatch.context import RunContext
 
 OK, ATTENTION, FAILING = "ok", "attention", "failing"
+ALERT_SEVERITY = {ATTENTION: "warning", FAILING: "critical"}  # what alerts call them
+TIME_KINDS = frozenset({"missed_runs", "champion_too_old"})  # reasons the clock alone changes
+KINDS = (
+    "run_failed",
+    "run_killed",
+    "missed_runs",
+    "source_unreachable",
+    "data_rejected",
+    "data_quarantined",
+    "no_champion",
+    "drift_open",
+    "retrain_did_not_help",
+    "champion_too_old",
+    "forced_deployment",
+    "rollback",
+    "delivery_failing",
+)
 CHECK_EXIT = {OK: 0, ATTENTION: 1, FAILING: 2}  # `status --check`: the Nagios convention
 GRACE = timedelta(minutes=5)  # a scheduled run may start this late before it counts as missed
 
@@ -64,6 +82,8 @@ def health(
         *_sources(source_error),
         *_data(ctx),
         *_model(ctx, now),
+        *_deployment(ctx),
+        *_alerts(ctx),
     ]
     return {"health": verdict(reasons), "reasons": [r.to_dict() for r in reasons]}
 
@@ -217,6 +237,70 @@ def _model(ctx: RunContext, now: datetime) -> list[Reason]:
                 )
             )
     return out
+
+
+def _deployment(ctx: RunContext) -> list[Reason]:
+    """The champion was not put there by the gate: a forced deployment or a rollback."""
+    from riskwatch.storage.models import alias_history, deployments
+
+    version = ctx.champion_version()
+    history = alias_history(ctx.db)
+    moves = [i for i, h in enumerate(history) if h["alias"] == "champion"]
+    if version is None or not moves or history[moves[-1]]["version"] != version:
+        return []
+    move = history[moves[-1]]
+    after = [h for h in history[moves[-1] + 1 :] if h["alias"] == "previous"]
+    who = f"by {move['actor']}: {_short(move['reason'], 50)}"
+    if after and after[0]["reason"] == "rolled back":
+        return [
+            Reason(
+                "rollback",
+                f"v{version}",
+                ATTENTION,
+                f"champion rolled back from v{after[0]['version']} to v{version} {who}",
+                {"from": after[0]["version"], "at": move["at"], "actor": move["actor"]},
+            )
+        ]
+    promoted = next(
+        (
+            d
+            for d in deployments(ctx.db, 20)
+            if d["candidate"] == version and d["decision"] == "promoted"
+        ),
+        None,
+    )
+    if promoted is not None and promoted["forced"]:
+        return [
+            Reason(
+                "forced_deployment",
+                f"v{version}",
+                ATTENTION,
+                f"champion v{version} was deployed by force, past the gate, {who}",
+                {"at": promoted["at"], "actor": promoted["actor"], "gate": promoted["reason"]},
+            )
+        ]
+    return []
+
+
+def _alerts(ctx: RunContext) -> list[Reason]:
+    """Alert channels whose last deliveries all failed."""
+    alerts = ctx.settings.alerts
+    if not alerts.enabled:
+        return []
+    from riskwatch.storage.alerts import failing_channels
+
+    names = [t.name for t in alerts.targets()]
+    return [
+        Reason(
+            "delivery_failing",
+            f["channel"],
+            ATTENTION,
+            f"alerts to {f['channel']} ({f['target']}) failed {f['failures']} times in a row: "
+            f"{_short(f['error'] or '', 50)}",
+            f,
+        )
+        for f in failing_channels(ctx.db, names, alerts.failures_before_reason)
+    ]
 
 
 def _short(text: str, limit: int = 90) -> str:

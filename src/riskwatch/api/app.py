@@ -15,6 +15,8 @@ import hashlib
 import logging
 import re
 import time
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import TYPE_CHECKING, Any
 
 from fastapi import Depends, FastAPI, Request
@@ -80,6 +82,7 @@ def create_app(settings: Settings, *, session_secret: bytes | None = None) -> Fa
 
     state = ApiState(settings)
     app = FastAPI(
+        lifespan=_lifespan(settings),
         title="riskwatch",
         version=__version__,
         description="Attrition risk of corporate clients: predictions, scores, statistics, "
@@ -119,6 +122,26 @@ def swagger_page() -> HTMLResponse:
         "frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
     )
     return page
+
+
+def _lifespan(settings: Settings) -> Callable[[FastAPI], AbstractAsyncContextManager[None]]:
+    """Start the alerts watchdog with the server (when alerts are configured); stop it after."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        watchdog = None
+        if settings.alerts.enabled:
+            from riskwatch.pipeline.alerting import Watchdog
+
+            watchdog = Watchdog(settings).start()
+        app.state.watchdog = watchdog
+        try:
+            yield
+        finally:
+            if watchdog is not None:
+                watchdog.stop()
+
+    return lifespan
 
 
 def openapi_document(app: FastAPI, state: ApiState) -> dict[str, Any]:

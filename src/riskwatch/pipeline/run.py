@@ -165,18 +165,43 @@ def run(
     dry_run: bool = False,
     progress: Progress | None = None,
 ) -> RunResult:
-    """Run the whole process once; the caller holds the workspace lock (unless dry-run)."""
+    """Run the whole process once; the caller holds the workspace lock (unless dry-run).
+
+    At the end, also when the run failed, the health verdict is evaluated for alerts
+    (``pipeline.alerting``); delivery never changes the result or the exception.
+    """
+    if dry_run:
+        pending = find_pending(ctx.settings, ctx.db)
+        return RunResult(None, "dry_run", "dry run: nothing changed", plan=pending.describe())
+    result: RunResult | None = None
+    error: Exception | None = None
+    try:
+        result = _run(ctx, trigger, progress)
+        return result
+    except Exception as exc:
+        error = exc
+        raise
+    finally:
+        if result is not None or error is not None:
+            _alert(ctx, result, error)
+
+
+def _alert(ctx: RunContext, result: RunResult | None, error: Exception | None) -> None:
+    if ctx.settings.alerts.enabled:  # import nothing more when alerts are off
+        from riskwatch.pipeline.alerting import after_run
+
+        after_run(ctx, result, error)
+
+
+def _run(ctx: RunContext, trigger: str, progress: Progress | None) -> RunResult:
     settings, db = ctx.settings, ctx.db
     try:
         pending = find_pending(settings, db)
     except RiskwatchError as exc:  # e.g. a database down: record the failed run, lose nothing
-        if not dry_run:
-            run_id = runs.start_run(db, trigger)
-            runs.record_step(db, run_id, "check", now(), 0.0, f"failed: {exc}")
-            runs.finish_run(db, run_id, "failed", f"failed: {exc}", message=str(exc))
+        run_id = runs.start_run(db, trigger)
+        runs.record_step(db, run_id, "check", now(), 0.0, f"failed: {exc}")
+        runs.finish_run(db, run_id, "failed", f"failed: {exc}", message=str(exc))
         raise
-    if dry_run:
-        return RunResult(None, "dry_run", "dry run: nothing changed", plan=pending.describe())
     failures.remove_orphans(ctx.ws)
     if not pending.any:
         run_id = runs.start_run(db, trigger)

@@ -121,3 +121,15 @@ def open_rejections(db: Database) -> list[dict[str, Any]]:
         "AND x.unit = r.unit) ORDER BY r.id"
     )
     return [dict(zip(INGESTION_KEYS, r, strict=True)) for r in rows]
+
+
+def row_totals(db: Database) -> dict[str, int]:
+    """Rows ever accepted, quarantined and rejected (rows of units rejected whole), and how
+    many units were rejected."""
+    row = db.execute(
+        "SELECT COALESCE(SUM(rows_accepted), 0), COALESCE(SUM(rows_quarantined), 0), "
+        "COALESCE(SUM(CASE WHEN status = 'rejected' THEN rows_read ELSE 0 END), 0), "
+        "COUNT(CASE WHEN status = 'rejected' THEN 1 END) FROM ingestions"
+    )[0]
+    keys = ("accepted", "quarantined", "rejected", "units_rejected")
+    return {k: int(v) for k, v in zip(keys, row, strict=True)}

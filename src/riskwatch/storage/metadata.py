@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 
 from riskwatch.storage.db import Database
 
-SCHEMA_VERSION = 1  # bump with a migration when a statement changes an existing table
+SCHEMA_VERSION = 2  # bump with a migration when a statement changes an existing table
 
 SCHEMA: tuple[str, ...] = (
     """CREATE TABLE IF NOT EXISTS rw_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)""",
@@ -73,6 +73,27 @@ SCHEMA: tuple[str, ...] = (
     """CREATE TABLE IF NOT EXISTS run_steps (
         id {pk}, run_id INTEGER NOT NULL, step TEXT NOT NULL, started_at TEXT NOT NULL,
         duration_s {float}, decision TEXT, detail TEXT)""",
+    # alerts (storage/alerts.py): conditions followed from open to resolved, what each channel
+    # was told, every notification and delivery attempt, silences
+    """CREATE TABLE IF NOT EXISTS alert_conditions (
+        id {pk}, key TEXT NOT NULL, kind TEXT NOT NULL, subject TEXT NOT NULL,
+        severity TEXT NOT NULL, message TEXT NOT NULL, detail TEXT NOT NULL,
+        opened_at TEXT NOT NULL, resolved_at TEXT, next_due_at TEXT)""",
+    """CREATE INDEX IF NOT EXISTS ix_alert_conditions_key ON alert_conditions (key, resolved_at)""",
+    """CREATE TABLE IF NOT EXISTS alert_marks (
+        condition_id INTEGER NOT NULL, channel TEXT NOT NULL, told TEXT, told_at TEXT,
+        failures INTEGER NOT NULL DEFAULT 0, retry_at TEXT, PRIMARY KEY (condition_id, channel))""",
+    """CREATE TABLE IF NOT EXISTS alert_notifications (
+        id {pk}, at TEXT NOT NULL, origin TEXT NOT NULL, run_id INTEGER, title TEXT NOT NULL,
+        events TEXT NOT NULL)""",
+    """CREATE TABLE IF NOT EXISTS alert_deliveries (
+        id {pk}, notification_id INTEGER NOT NULL, channel TEXT NOT NULL, target TEXT NOT NULL,
+        status TEXT NOT NULL, attempts INTEGER NOT NULL, seconds {float} NOT NULL, error TEXT,
+        events TEXT NOT NULL, at TEXT NOT NULL)""",
+    """CREATE INDEX IF NOT EXISTS ix_alert_deliveries_channel ON alert_deliveries (channel, id)""",
+    """CREATE TABLE IF NOT EXISTS alert_silences (
+        id {pk}, pattern TEXT NOT NULL, until_at TEXT NOT NULL, reason TEXT NOT NULL,
+        created_by TEXT NOT NULL, created_at TEXT NOT NULL, lifted_at TEXT, lifted_by TEXT)""",
 )
 
 _TYPES = {
