@@ -31,31 +31,32 @@ class Namespace:
                 value = Namespace(value)
             elif key == "sources" and isinstance(value, dict):
                 value = {name: Namespace(src) for name, src in value.items()}
-            elif key.endswith("path") and isinstance(value, str):
+            elif (key.endswith("path") or key == "config_file") and isinstance(value, str):
                 value = Path(value)
             setattr(self, key, value)
 
 
 class StampedSettings(Namespace):
-    """The validated settings of the stamp, with the two derived values the fast path needs."""
+    """The validated settings of the stamp (their simple properties, such as ``workspace_path``
+    and ``metadata_url``, were stored with them)."""
 
-    @property
-    def workspace_path(self) -> Path:
-        """The absolute workspace folder."""
-        path: Path = self.workspace.path  # type: ignore[attr-defined]
-        return path
-
-    @property
-    def metadata_url(self) -> str:
-        """As :attr:`riskwatch.config.Settings.metadata_url`."""
-        url: str | None = self.workspace.metadata_url  # type: ignore[attr-defined]
-        return url or f"sqlite:///{self.workspace_path / 'metadata.db'}"
+    workspace_path: Path
+    metadata_url: str
 
 
 def stamp_key(config: Path, environ: dict[str, str] | os._Environ[str]) -> str:
     """The identity of a config as validated: its bytes and the RISKWATCH_* overrides (the
     variable that only names the file is not one)."""
+    import importlib.util
+
+    import riskwatch
+
     digest = hashlib.sha256(config.read_bytes())
+    digest.update(riskwatch.__version__.encode())
+    for module in ("riskwatch.config", "riskwatch.quick"):  # new settings code, new stamp
+        spec = importlib.util.find_spec(module)
+        code = Path(spec.origin).stat() if spec and spec.origin else None
+        digest.update(f"{module}:{code and (code.st_size, code.st_mtime_ns)}".encode())
     for name in sorted(
         k for k in environ if k.startswith("RISKWATCH_") and k != "RISKWATCH_CONFIG"
     ):
@@ -72,9 +73,29 @@ def write_stamp(settings: Any) -> None:
         ws = Workspace(settings.workspace_path)
         if (read_cache(ws, STAMP) or {}).get("key") == key:
             return
-        write_cache(ws, STAMP, {"key": key, "settings": settings.model_dump(mode="json")})
+        write_cache(ws, STAMP, {"key": key, "settings": _dump(settings)})
     except Exception:  # a missing workspace or a read-only disk: the full path still works
         return
+
+
+def _dump(model: Any) -> dict[str, Any]:
+    """A settings model as JSON, with the simple values of its properties (``enabled``...)."""
+    out: dict[str, Any] = model.model_dump(mode="json")
+    for name in type(model).model_fields:
+        value = getattr(model, name)
+        if hasattr(value, "model_dump"):
+            out[name] = _dump(value)
+    for name, attr in vars(type(model)).items():
+        if isinstance(attr, property) and name not in out:
+            try:
+                value = getattr(model, name)
+            except Exception:  # a property that needs more than the settings: leave it out
+                continue
+            if isinstance(value, Path):
+                value = str(value)
+            if value is None or isinstance(value, bool | int | float | str):
+                out[name] = value
+    return out
 
 
 def _parse(argv: Sequence[str]) -> tuple[Path | None, set[str]] | None:
@@ -130,6 +151,21 @@ def _stamped(config: Path) -> StampedSettings | None:
     return StampedSettings(stamp["settings"])
 
 
+def _alert_due(ctx: Any, settings: StampedSettings) -> bool:
+    """With alerts configured: would the verdict notify anything now? (a few SQL queries)"""
+    alerts = settings.alerts  # type: ignore[attr-defined]
+    if not (alerts.channels or alerts.webhook is not None):
+        return False
+    from datetime import UTC, datetime
+
+    from riskwatch.answers.health import health
+    from riskwatch.pipeline.alerting import changed
+    from riskwatch.storage.alerts import live_conditions
+
+    now = datetime.now(UTC)
+    return changed(health(ctx, now=now)["reasons"], live_conditions(ctx.db), now)
+
+
 def _tick(settings: StampedSettings, *, cron: bool, as_json: bool) -> int | None:
     from riskwatch.context import RunContext
     from riskwatch.errors import RiskwatchError
@@ -149,7 +185,13 @@ def _tick(settings: StampedSettings, *, cron: bool, as_json: bool) -> int | None
         with ws.lock():
             if find_pending(settings, db).any:  # type: ignore[arg-type]
                 return None  # work to do: the full path (it takes the lock again)
-            result = run(RunContext(settings, db, ws), trigger="cron" if cron else "cli")  # type: ignore[arg-type]
+            ctx = RunContext(settings, db, ws)  # type: ignore[arg-type]
+            try:
+                if _alert_due(ctx, settings):
+                    return None  # a condition changed or a repeat is due: the full path notifies
+            except Exception:  # anything unexpected: the full path decides (nothing recorded yet)
+                return None
+            result = run(ctx, trigger="cron" if cron else "cli", alert=False)
     except RiskwatchError:
         return None  # the full path reports it with its exit code
     finally:

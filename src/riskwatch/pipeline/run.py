@@ -164,11 +164,13 @@ def run(
     trigger: str = "cli",
     dry_run: bool = False,
     progress: Progress | None = None,
+    alert: bool = True,
 ) -> RunResult:
     """Run the whole process once; the caller holds the workspace lock (unless dry-run).
 
     At the end, also when the run failed, the health verdict is evaluated for alerts
-    (``pipeline.alerting``); delivery never changes the result or the exception.
+    (``pipeline.alerting``; ``alert=False``: the caller checked that nothing is due);
+    delivery never changes the result or the exception.
     """
     if dry_run:
         pending = find_pending(ctx.settings, ctx.db)
@@ -182,7 +184,7 @@ def run(
         error = exc
         raise
     finally:
-        if result is not None or error is not None:
+        if alert and (result is not None or error is not None):
             _alert(ctx, result, error)
 
 
