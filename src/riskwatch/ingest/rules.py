@@ -10,8 +10,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from riskwatch.errors import DataError
+from riskwatch.errors import DataError, printable, printable_names
 from riskwatch.schema import HASH_COLUMN, NULL_TOKENS, REASON_COLUMN, ROW_COLUMN, DataSchema
+
+EXCERPT = 60  # characters of a bad value shown in its reason
 
 if TYPE_CHECKING:
     import numpy as np
@@ -53,21 +55,24 @@ def check_columns(columns: Sequence[str], schema: DataSchema) -> None:
     if missing or unexpected:
         parts = []
         if missing:
-            parts.append(f"missing column(s) {', '.join(map(repr, missing))}")
+            parts.append(f"missing column(s) {printable_names(missing)}")
         if unexpected:
-            parts.append(f"unexpected column(s) {', '.join(map(repr, unexpected))}")
+            parts.append(f"unexpected column(s) {printable_names(unexpected)}")
         hint = ""
         if len(columns) == 1 and any(d in columns[0] for d in ";\t|"):
             hint = " (is the file delimited by something other than a comma?)"
         raise DataError("; ".join(parts) + hint)
 
 
-def validate(raw: pd.DataFrame, schema: DataSchema) -> tuple[pd.DataFrame, pd.DataFrame]:
+def validate(
+    raw: pd.DataFrame, schema: DataSchema, *, max_chars: int | None = None
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Type a raw batch and split it into valid rows and quarantined rows.
 
     Args:
         raw: the batch as read; a ``_rw_row`` column, if present, numbers the source rows.
         schema: the dataset schema.
+        max_chars: a row holding a longer text value is quarantined.
 
     Returns:
         ``(valid, quarantined)``: valid rows in storage order and types; quarantined rows
@@ -89,11 +94,21 @@ def validate(raw: pd.DataFrame, schema: DataSchema) -> tuple[pd.DataFrame, pd.Da
         if shown is None:
             reasons[new] = text
         else:
-            reasons[new] = (text + shown[new].astype("string").fillna("<missing>")).to_numpy(
-                dtype=object
-            )
+            values = shown[new].astype("string").fillna("<missing>")
+            reasons[new] = [text + printable(v, EXCERPT) for v in values]
 
-    ids = _text(raw[schema.id_column])
+    if max_chars is not None:
+        for col in raw.columns:
+            if col != ROW_COLUMN and _texty(raw[col]):
+                lengths = raw[col].astype("string").str.len().fillna(0).to_numpy()
+                if (lengths > max_chars).any():
+                    for i in np.flatnonzero(lengths > max_chars):
+                        if reasons[i] is None:
+                            reasons[i] = (
+                                f"value too long in {printable(col, 40)!r}: {int(lengths[i])} "
+                                f"characters (the limit is {max_chars})"
+                            )
+    ids = _ids(raw[schema.id_column])
     flag(ids.isna().to_numpy(), f"missing id in {schema.id_column!r}")
     out[schema.id_column] = ids
     numeric = list(schema.numeric)
@@ -136,6 +151,12 @@ def normalize_labels(values: pd.Series, schema: DataSchema) -> tuple[pd.Series, 
     text = values.astype("string").str.strip().str.lower()
     text = text.str.replace(r"^(-?\d+)\.0+$", r"\1", regex=True)
     pos, neg = (str(x).strip().lower() for x in (schema.positive_label, schema.negative_label))
+    # booleans (a Parquet bool column, true/false text) mean 1/0 when the labels are 1/0, and
+    # the other way round
+    if {pos, neg} == {"1", "0"}:
+        text = text.replace({"true": "1", "false": "0"})
+    elif {pos, neg} == {"true", "false"}:
+        text = text.replace({"1": "true", "0": "false"})
     missing = text.isna() | text.isin([t.lower() for t in NULL_TOKENS])
     codes = pd.Series(pd.NA, index=values.index, dtype="Int8")
     codes[text == pos] = 1
@@ -181,24 +202,33 @@ def split_conflicts(valid: pd.DataFrame, schema: DataSchema) -> tuple[pd.DataFra
     Returns:
         ``(valid, quarantined)`` with the quarantined rows as text plus a reason.
     """
-    if schema.dedupe == "latest" or valid.empty:
+    mask = conflict_mask(valid, schema)
+    if not mask.any():
         return valid, valid.iloc[:0].astype("string").assign(**{REASON_COLUMN: ""})
+    key = list(schema.key)
+    bad = valid.loc[mask].astype("string")
+    what = f"conflicting records for the same {' + '.join(map(repr, key))} in this batch: "
+    bad[REASON_COLUMN] = [what + printable(v, EXCERPT) for v in bad[schema.id_column].fillna("")]
+    return valid.loc[~mask].reset_index(drop=True), bad.reset_index(drop=True)
+
+
+def conflict_mask(valid: pd.DataFrame, schema: DataSchema) -> np.ndarray:
+    """Rows :func:`split_conflicts` moves to quarantine."""
+    import numpy as np
+
+    none = np.zeros(len(valid), dtype=bool)
+    if schema.dedupe == "latest" or valid.empty:
+        return none
     key = list(schema.key)
     repeated = valid.duplicated(subset=key, keep=False).to_numpy()
     if not repeated.any():  # the common case: every key appears once
-        return valid, valid.iloc[:0].astype("string").assign(**{REASON_COLUMN: ""})
+        return none
     distinct = valid.loc[repeated].drop_duplicates()
     clashing = distinct.loc[distinct.duplicated(subset=key, keep=False), key].drop_duplicates()
     if clashing.empty:
-        return valid, valid.iloc[:0].astype("string").assign(**{REASON_COLUMN: ""})
+        return none
     hit = valid[key].merge(clashing.assign(_hit=True), on=key, how="left")["_hit"]
-    mask = hit.notna().to_numpy()
-    bad = valid.loc[mask].astype("string")
-    bad[REASON_COLUMN] = (
-        f"conflicting records for the same {' + '.join(map(repr, key))} in this batch: "
-        + bad[schema.id_column].fillna("")
-    )
-    return valid.loc[~mask].reset_index(drop=True), bad.reset_index(drop=True)
+    return np.asarray(hit.notna().to_numpy(), dtype=bool)
 
 
 def row_hashes(frame: pd.DataFrame, schema: DataSchema) -> np.ndarray:
@@ -206,6 +236,18 @@ def row_hashes(frame: pd.DataFrame, schema: DataSchema) -> np.ndarray:
     import pandas as pd
 
     return pd.util.hash_pandas_object(frame[list(schema.columns)], index=False).to_numpy()
+
+
+def raw_row_hashes(frame: pd.DataFrame) -> list[str]:
+    """A hash of each quarantined row as it was read (bookkeeping columns left out), so a row
+    read again is recognised."""
+    import pandas as pd
+
+    cols = [c for c in frame.columns if not str(c).startswith("_rw_")]
+    if frame.empty:
+        return []
+    hashed = pd.util.hash_pandas_object(frame[cols].astype("string"), index=False)
+    return [f"{int(h):016x}" for h in hashed.to_numpy()]
 
 
 def in_sorted(values: np.ndarray, seen: np.ndarray | list[np.ndarray]) -> np.ndarray:
@@ -226,8 +268,31 @@ def _duplicated(hashes: np.ndarray) -> np.ndarray:
     return pd.Series(hashes).duplicated().to_numpy()
 
 
-def _text(col: pd.Series) -> pd.Series:
-    text = col.astype("string").str.strip()
+def _texty(col: pd.Series) -> bool:
+    import pandas as pd
+
+    return bool(pd.api.types.is_string_dtype(col) or pd.api.types.is_object_dtype(col))
+
+
+def _ids(col: pd.Series) -> pd.Series:
+    """Ids as text, one spelling per client: an integer-valued number (a Parquet float
+    ``1001.0``, a CSV ``1001.0``) is written as the integer ``1001``."""
+    import numpy as np
+    import pandas as pd
+
+    if pd.api.types.is_float_dtype(col):
+        values = col.astype("float64").to_numpy()
+        text = col.astype("string")
+        whole = np.isfinite(values) & (np.abs(values) < 2.0**53)
+        whole[whole] = values[whole] == np.floor(values[whole])
+        if whole.any():
+            text[whole] = pd.Series(values[whole].astype("int64"), index=col.index[whole]).astype(
+                "string"
+            )
+    else:
+        text = col.astype("string")
+    text = text.str.strip()
+    text = text.str.replace(r"^([+-]?\d+)\.0*$", r"\1", regex=True)
     return text.mask(text == "")
 
 
@@ -252,7 +317,11 @@ def _numeric(col: pd.Series) -> tuple[pd.Series, np.ndarray]:
         pass
     text = col.astype("string").str.strip()
     missing = text.isna() | text.isin(NULL_TOKENS)
-    values = pd_.to_numeric(text.mask(missing, None), errors="coerce").astype("float64")
+    text = text.mask(missing, None)
+    low = text.str.lower()
+    is_true, is_false = (low == "true").fillna(False), (low == "false").fillna(False)
+    text = text.mask(is_true, "1").mask(is_false, "0")  # a boolean column as text
+    values = pd_.to_numeric(text, errors="coerce").astype("float64")
     bad = (values.isna() & ~missing) | ~np_.isfinite(values.fillna(0))
     return values, bad.to_numpy(dtype=bool)
 
