@@ -174,7 +174,7 @@ def _ingest_unit(
     except (DataError, ValueError, TypeError, OverflowError) as exc:
         reader.discard()
         if isinstance(exc, DataError):
-            message = str(exc)
+            message = str(exc).removeprefix(f"{unit.name}: ")  # the unit is named anyway
         else:  # a value the readers did not expect: reject the unit, keep the others going
             log.warning(
                 "unit %s of source %s could not be read", unit.name, source.name, exc_info=True

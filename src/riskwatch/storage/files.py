@@ -57,6 +57,16 @@ def read_chunks(
         raise DataError(f"{name}: not valid UTF-8 text (save it as UTF-8)") from None
 
 
+def _source(path: Path) -> Any:
+    """What Arrow opens: the path, or an open file when the name is not valid UTF-8 (Arrow
+    cannot encode such a name)."""
+    try:
+        str(path).encode("utf-8")
+    except UnicodeEncodeError:
+        return path.open("rb")
+    return str(path)
+
+
 def data_files_in(path: Path) -> list[Path]:
     """``path`` itself when it is a file, else every CSV/Parquet file under it (hidden skipped)."""
     if path.is_file():
@@ -154,7 +164,7 @@ def _stream(path: Path, name: str, read_opts: Any, conv: Any) -> Iterator[pd.Dat
 
     offset = 0
     try:
-        reader = csv.open_csv(path, read_options=read_opts, convert_options=conv)
+        reader = csv.open_csv(_source(path), read_options=read_opts, convert_options=conv)
     except pa.ArrowException as exc:
         raise DataError(f"{name}: {_arrow_message(exc)}") from None
     with reader:
@@ -205,7 +215,7 @@ def _csv_raw_chunks(path: Path, name: str, chunk_rows: int) -> Iterator[pd.DataF
     }
     next_row, total = 1, 0
     try:
-        reader = csv.open_csv(path, **reader_args)
+        reader = csv.open_csv(_source(path), **reader_args)
     except pa.ArrowException as exc:
         raise DataError(f"{name}: {_arrow_message(exc)}") from None
     with reader:
@@ -256,7 +266,7 @@ def _parquet_chunks(path: Path, name: str, chunk_rows: int) -> Iterator[pd.DataF
     import pyarrow.parquet as pq
 
     try:
-        pfile = pq.ParquetFile(path)
+        pfile = pq.ParquetFile(_source(path))
     except (pa.ArrowException, OSError) as exc:
         raise DataError(f"{name}: not a readable Parquet file ({_arrow_message(exc)})") from None
     offset = 0
