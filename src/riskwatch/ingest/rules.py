@@ -82,6 +82,8 @@ def validate(
     import pandas as pd
 
     check_columns([c for c in raw.columns if c != ROW_COLUMN], schema)
+    if not isinstance(raw.index, pd.RangeIndex):
+        raw = raw.reset_index(drop=True)
     n = len(raw)
     reasons = np.full(n, None, dtype=object)
     out: dict[str, pd.Series] = {}

@@ -193,6 +193,7 @@ def _csv_raw_chunks(path: Path, name: str, chunk_rows: int) -> Iterator[pd.DataF
     from pyarrow import csv
 
     names = read_header(path, name)
+    _check_names(names, name)
     ragged: list[tuple[int, str, int]] = []
 
     def set_aside(row: Any) -> str:
@@ -255,7 +256,9 @@ def _set_aside_frame(names: list[str], rows: list[tuple[int, str, int]], pd: Any
     frame[ROW_COLUMN] = [r[0] for r in rows]
     frame[RAW_COLUMN] = pd.Series([r[1] for r in rows], dtype="string")
     frame[REASON_COLUMN] = [
-        f"wrong number of fields: expected {expected}, found {r[2]}: {printable(r[1], EXCERPT)}"
+        f"wrong number of fields: expected {expected}, found {r[2]}"
+        + (" (an unclosed quote runs over several lines?)" if "\n" in r[1] else "")
+        + f": {printable(r[1], EXCERPT)}"
         for r in rows
     ]
     return frame
@@ -281,11 +284,32 @@ def _parquet_chunks(path: Path, name: str, chunk_rows: int) -> Iterator[pd.DataF
             raise DataError(
                 f"{name}: unreadable Parquet data after row {offset} ({_arrow_message(exc)})"
             ) from None
+        frame = _plain_index(frame)
+        _check_names(list(frame.columns), name)
         frame[ROW_COLUMN] = range(offset + 1, offset + 1 + len(frame))
         offset += len(frame)
         yield frame
     if offset == 0:
         raise DataError(f"{name}: no data rows")
+
+
+def _plain_index(frame: pd.DataFrame) -> pd.DataFrame:
+    """A pandas index stored in the file: named levels become columns again (an id written as
+    the index), unnamed ones are dropped."""
+    import pandas as pd
+
+    if isinstance(frame.index, pd.RangeIndex) and frame.index.start == 0:
+        return frame
+    named = [n for n in frame.index.names if n is not None]
+    if named:
+        frame = frame.reset_index(level=named)
+    return frame.reset_index(drop=True)
+
+
+def _check_names(names: list[str], name: str) -> None:
+    reserved = [n for n in names if str(n).startswith("_rw_")]
+    if reserved:
+        raise DataError(f"{name}: column name(s) {printable_names(reserved)} are reserved")
 
 
 def _block_size(path: Path, chunk_rows: int) -> int:

@@ -69,7 +69,9 @@ def scan(folder: Path, *, skip: tuple[Path, ...] = ()) -> list[Entry]:
     def walk(real_dir: str, rel_dir: str) -> None:
         try:
             entries = sorted(os.scandir(os.path.join(root, rel_dir)), key=lambda e: e.name)
-        except OSError:
+        except OSError as exc:  # a folder that cannot be listed is reported, not skipped
+            if rel_dir:
+                found.append(_refused(rel_dir, f"folder cannot be listed ({exc.strerror})", ""))
             return
         for entry in entries:
             rel = os.path.join(rel_dir, entry.name) if rel_dir else entry.name
@@ -123,7 +125,7 @@ def _entry(folder: Path, rel: str, real: str | None, root: str, skipped: set[str
     full = os.path.join(folder, rel)
     if real is None:  # a symbolic link: followed only while it stays inside the folder
         target = os.path.realpath(full)
-        if not _inside(target, root) or target in skipped:
+        if not _inside(target, root) or any(_inside(target, s) for s in skipped):
             where = "outside the drop folder" if not _inside(target, root) else "into the workspace"
             return _refused(
                 rel, f"symbolic link {where} ({printable(target, 200)}); not followed", target
@@ -258,9 +260,16 @@ class FolderSource:
 
         path = self.path / unit.extra.get("path", unit.name)
         self._check_unchanged(path, unit)
-        yield from read_chunks(
-            path, text_columns=text_columns, chunk_rows=self.chunk_rows, label=unit.name, raw=True
-        )
+        try:
+            yield from read_chunks(
+                path,
+                text_columns=text_columns,
+                chunk_rows=self.chunk_rows,
+                label=unit.name,
+                raw=True,
+            )
+        except FileNotFoundError:
+            raise UnitChanged(f"{unit.name}: removed while being read") from None
         self._check_unchanged(path, unit)
 
     @staticmethod
