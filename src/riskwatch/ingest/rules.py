@@ -148,11 +148,19 @@ def normalize_labels(values: pd.Series, schema: DataSchema) -> tuple[pd.Series, 
 
     Matching ignores case, surrounding spaces and numeric spelling (``1`` = ``1.0``).
     """
+    import numpy as np
     import pandas as pd
 
-    text = values.astype("string").str.strip().str.lower()
-    text = text.str.replace(r"^(-?\d+)\.0+$", r"\1", regex=True)
     pos, neg = (str(x).strip().lower() for x in (schema.positive_label, schema.negative_label))
+    raw = values.astype("string")
+    is_pos, is_neg = (raw == pos).fillna(False), (raw == neg).fillna(False)
+    if bool((is_pos | is_neg).all()):  # the common case: every label written as declared
+        codes = pd.Series(pd.NA, index=values.index, dtype="Int8")
+        codes[is_pos.to_numpy()] = 1
+        codes[is_neg.to_numpy()] = 0
+        return codes, np.zeros(len(values), dtype=bool)
+    text = raw.str.strip().str.lower()
+    text = text.str.replace(r"^(-?\d+)\.0+$", r"\1", regex=True)
     # booleans (a Parquet bool column, true/false text) mean 1/0 when the labels are 1/0, and
     # the other way round
     if {pos, neg} == {"1", "0"}:
@@ -294,7 +302,8 @@ def _ids(col: pd.Series) -> pd.Series:
     else:
         text = col.astype("string")
     text = text.str.strip()
-    text = text.str.replace(r"^([+-]?\d+)\.0*$", r"\1", regex=True)
+    if bool(text.str.contains(".", regex=False).any()):
+        text = text.str.replace(r"^([+-]?\d+)\.0*$", r"\1", regex=True)
     return text.mask(text == "")
 
 
@@ -312,11 +321,9 @@ def _numeric(col: pd.Series) -> tuple[pd.Series, np.ndarray]:
     if pd_.api.types.is_numeric_dtype(col):
         values = col.astype("float64")
         return values, ~np_.isfinite(values.fillna(0).to_numpy())
-    try:
-        values = col.astype("float64")
-        return values, ~np_.isfinite(values.fillna(0).to_numpy())
-    except (ValueError, TypeError):
-        pass
+    fast = _arrow_float(col)
+    if fast is not None:
+        return fast, ~np_.isfinite(fast.fillna(0).to_numpy())
     text = col.astype("string").str.strip()
     missing = text.isna() | text.isin(NULL_TOKENS)
     text = text.mask(missing, None)
@@ -326,6 +333,26 @@ def _numeric(col: pd.Series) -> tuple[pd.Series, np.ndarray]:
     values = pd_.to_numeric(text, errors="coerce").astype("float64")
     bad = (values.isna() & ~missing) | ~np_.isfinite(values.fillna(0))
     return values, bad.to_numpy(dtype=bool)
+
+
+def _arrow_float(col: pd.Series) -> pd.Series | None:
+    """Text to numbers in one Arrow cast (blanks and null tokens missing); None when some value
+    is not a plain number, so the careful path decides what each value is."""
+    import pandas as pd_
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    try:
+        arr = pa.array(col, from_pandas=True)
+        if not (pa.types.is_string(arr.type) or pa.types.is_large_string(arr.type)):
+            return None
+        arr = pc.utf8_trim_whitespace(arr)
+        tokens = pc.is_in(arr, value_set=pa.array(NULL_TOKENS, type=arr.type))
+        arr = pc.if_else(tokens, pa.scalar(None, arr.type), arr)
+        out = pc.cast(arr, pa.float64())
+    except (pa.ArrowException, TypeError, ValueError):
+        return None
+    return pd_.Series(out.to_numpy(zero_copy_only=False), index=col.index, dtype="float64")
 
 
 def _dates(col: pd.Series) -> tuple[pd.Series, np.ndarray]:
