@@ -21,7 +21,7 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from riskwatch.errors import RiskwatchError
-from riskwatch.storage import runs
+from riskwatch.storage import reports, runs
 from riskwatch.storage.metadata import now
 
 if TYPE_CHECKING:
@@ -160,6 +160,7 @@ def run(
         raise
     if dry_run:
         return RunResult(None, "dry_run", "dry run: nothing changed", plan=pending.describe())
+    reports.remove_stale_tmp(ctx.ws)  # temp report folders of a run that was killed
     if not pending.any:
         run_id = runs.start_run(db, trigger)
         runs.record_step(db, run_id, "check", now(), 0.0, "no new data")
