@@ -38,7 +38,7 @@ def printable_names(names: Iterable[object], limit: int = 10) -> str:
     items = [str(n) for n in names]
     if not items:
         return "none"
-    head = ", ".join(repr(printable(n, 40)) for n in items[:limit])
+    head = ", ".join(f"'{printable(n, 40)}'" for n in items[:limit])
     return head + (f" and {len(items) - limit} more" if len(items) > limit else "")
 
 

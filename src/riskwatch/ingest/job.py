@@ -394,7 +394,7 @@ def summary(report: IngestReport) -> str:
         )
         notes = []
         if u.reread:
-            notes.append(f"{u.reread} re-read by the look-back")
+            notes.append(f"{u.reread} already stored, read again")
         if u.null_watermark:
             notes.append(f"{u.null_watermark} with no watermark")
         if u.quarantine_path:
