@@ -424,12 +424,15 @@ def test_rows_with_the_wrong_number_of_fields_are_quarantined_alone(tmp_path: Pa
     ]
 
 
-def test_a_workspace_inside_the_drop_folder_never_ingests_its_own_files(tmp_path: Path) -> None:
+@pytest.mark.parametrize("workspace", ["incoming/ws", "incoming"])
+def test_a_workspace_inside_the_drop_folder_never_ingests_its_own_files(
+    tmp_path: Path, workspace: str
+) -> None:
     (tmp_path / "incoming").mkdir()
     config = write_config(
         tmp_path,
         {
-            "workspace": {"path": "incoming/ws"},
+            "workspace": {"path": workspace},
             "contract": course_contract(),
             "sources": {"drop": {"kind": "folder", "path": "incoming", "settle_seconds": 0}},
             "evaluation": {"path": "incoming/testdata"},
@@ -443,7 +446,7 @@ def test_a_workspace_inside_the_drop_folder_never_ingests_its_own_files(tmp_path
     first = run_cli("ingest", "--json", config=config)
     assert first.returncode == 0, first.stderr
     assert [u["unit"] for u in json.loads(first.stdout)["units"]] == ["batch.csv"]
-    assert list((tmp_path / "incoming" / "ws" / "quarantine").glob("*.csv"))  # a CSV in the folder
+    assert list((tmp_path / workspace / "quarantine").glob("*.csv"))  # a CSV in the folder
     assert run_cli("ingest", "--check", config=config).returncode == 1
     assert run_cli("ingest", config=config).stdout.strip() == "nothing new"
 
@@ -492,39 +495,60 @@ def test_retry_re_examines_every_rejected_file(tmp_path: Path) -> None:
 # --- an older workspace -----------------------------------------------------------------------
 
 
-def test_a_workspace_from_schema_version_1_is_migrated(tmp_path: Path) -> None:
+OLD_SCHEMA = """
+CREATE TABLE rw_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+INSERT INTO rw_meta VALUES ('schema', '1:0123456789abcdef');
+CREATE TABLE ingestions (id {pk}, source TEXT NOT NULL,
+    unit TEXT NOT NULL, content_hash TEXT, watermark_from TEXT, watermark_to TEXT,
+    rows_read BIGINT NOT NULL DEFAULT 0, rows_accepted BIGINT NOT NULL DEFAULT 0,
+    rows_quarantined BIGINT NOT NULL DEFAULT 0, rows_duplicate BIGINT NOT NULL DEFAULT 0,
+    status TEXT NOT NULL, message TEXT, quarantine_path TEXT, dataset_version INTEGER,
+    started_at TEXT NOT NULL, finished_at TEXT NOT NULL, duration_s REAL NOT NULL);
+CREATE TABLE file_hashes (source TEXT NOT NULL, path TEXT NOT NULL, size BIGINT NOT NULL,
+    mtime_ns BIGINT NOT NULL, content_hash TEXT NOT NULL, PRIMARY KEY (source, path));
+CREATE TABLE watermarks (source TEXT PRIMARY KEY, value TEXT NOT NULL, kind TEXT NOT NULL,
+    updated_at TEXT NOT NULL);
+INSERT INTO file_hashes VALUES ('drop', 'a.csv', 1, 1, 'x');
+INSERT INTO ingestions (source, unit, content_hash, status, started_at, finished_at, duration_s)
+    VALUES ('drop', 'old.csv', 'abc', 'ingested', 't', 't', 0);
+"""
+
+
+@pytest.mark.parametrize(
+    "backend", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+)
+def test_a_workspace_from_schema_version_1_is_migrated(
+    tmp_path: Path, backend: str, request: pytest.FixtureRequest
+) -> None:
     from riskwatch.storage import metadata
 
+    url = request.getfixturevalue("pg_url") if backend == "postgres" else None
     config = _project(tmp_path)
-    (tmp_path / "ws").mkdir()
-    old = sqlite3.connect(tmp_path / "ws" / "metadata.db")
-    old.executescript(
-        """
-        CREATE TABLE rw_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-        INSERT INTO rw_meta VALUES ('schema', '1:0123456789abcdef');
-        CREATE TABLE ingestions (id INTEGER PRIMARY KEY AUTOINCREMENT, source TEXT NOT NULL,
-            unit TEXT NOT NULL, content_hash TEXT, watermark_from TEXT, watermark_to TEXT,
-            rows_read INTEGER NOT NULL DEFAULT 0, rows_accepted INTEGER NOT NULL DEFAULT 0,
-            rows_quarantined INTEGER NOT NULL DEFAULT 0, rows_duplicate INTEGER NOT NULL DEFAULT 0,
-            status TEXT NOT NULL, message TEXT, quarantine_path TEXT, dataset_version INTEGER,
-            started_at TEXT NOT NULL, finished_at TEXT NOT NULL, duration_s REAL NOT NULL);
-        CREATE TABLE file_hashes (source TEXT NOT NULL, path TEXT NOT NULL, size INTEGER NOT NULL,
-            mtime_ns INTEGER NOT NULL, content_hash TEXT NOT NULL, PRIMARY KEY (source, path));
-        CREATE TABLE watermarks (source TEXT PRIMARY KEY, value TEXT NOT NULL, kind TEXT NOT NULL,
-            updated_at TEXT NOT NULL);
-        INSERT INTO file_hashes VALUES ('drop', 'a.csv', 1, 1, 'x');
-        """
-    )
-    old.commit()
-    old.close()
+    if url:
+        config.write_text(
+            config.read_text().replace("[workspace]\n", f'[workspace]\nmetadata_url = "{url}"\n')
+        )
+        import psycopg
+
+        with psycopg.connect(url, autocommit=True) as conn:
+            for statement in OLD_SCHEMA.format(pk="BIGSERIAL PRIMARY KEY").split(";"):
+                if statement.strip():
+                    conn.execute(statement)
+    else:
+        (tmp_path / "ws").mkdir()
+        with sqlite3.connect(tmp_path / "ws" / "metadata.db") as old:
+            old.executescript(OLD_SCHEMA.format(pk="INTEGER PRIMARY KEY AUTOINCREMENT"))
     _good(tmp_path / "incoming" / "a.csv", 3)
-    done = run_cli("ingest", config=config)
-    assert done.returncode == 0, done.stderr
-    with sqlite3.connect(tmp_path / "ws" / "metadata.db") as db:
-        for table, column, _ in metadata.ADDED_COLUMNS:
-            names = {r[1] for r in db.execute(f"PRAGMA table_info({table})")}
-            assert column in names, (table, column)
-    assert len(_rows(config)) == 3
+    for _ in range(2):  # the second open finds the columns there already
+        done = run_cli("ingest", config=config)
+        assert done.returncode == 0 and "Traceback" not in done.stderr, done.stderr
+    ctx = open_context(config)
+    for table, column, _ in metadata.ADDED_COLUMNS:
+        ctx.db.execute(f"SELECT {column} FROM {table} LIMIT 1")  # the column exists
+    kept = ctx.db.execute("SELECT unit, rows_late FROM ingestions ORDER BY id")
+    assert kept[0] == ("old.csv", 0) and [u for u, _ in kept] == ["old.csv", "a.csv"]
+    assert ctx.db.scalar("SELECT value FROM rw_meta WHERE key = 'schema'").startswith("2:")
+    ctx.db.close()
     assert run_cli("ingest", "--check", config=config).returncode == 1
 
 

@@ -88,7 +88,9 @@ def build_sources(settings: Settings) -> list[Source]:
     for name, cfg in settings.sources.items():
         if cfg.kind == "folder":
             assert cfg.path is not None
-            skip = [settings.workspace_path]  # never ingest our own files
+            ws = settings.workspace_path  # never ingest our own files, wherever they lie
+            skip = [ws, *(ws / d for d in ("datasets", "quarantine", "models", "reports", "logs"))]
+            skip.append(ws / "cache")
             if settings.evaluation.path is not None:
                 skip.append(settings.evaluation.path)  # nor the evaluation data
             out.append(

@@ -193,13 +193,12 @@ class FolderSource:
                 continue
             st, file = entry.stamp, self.path / entry.rel
             extra = {"path": entry.rel}
-            wait = self._settle_in(entry.name, st, now_ns)
-            if wait > 0:
+            cached = known.get(entry.name)
+            if cached and cached[0] == st:  # unchanged since it was hashed (and settled)
+                digest = cached[1]
+            elif (wait := self._settle_in(entry.name, st, now_ns)) > 0:
                 units.append(Unit(self.name, entry.name, size=st.size, extra=extra, settle_in=wait))
                 continue
-            cached = known.get(entry.name)
-            if cached and cached[0] == st:
-                digest = cached[1]
             else:
                 try:
                     digest = file_sha256(file)
