@@ -13,13 +13,12 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
-from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from riskwatch.errors import ConfigError, SourceUnavailable
 from riskwatch.ingest.sources import REREAD_COLUMN, Unit
+from riskwatch.ingest.sources.watermark import as_text, as_value, kind_of, window_start
 from riskwatch.schema import ROW_COLUMN
 from riskwatch.storage.db import Database, light_dialect, quote_ident, redact
 from riskwatch.storage.ingestions import WatermarkState, set_watermark, watermark
@@ -66,7 +65,7 @@ class SqlSource:
             top, total, nulls = self._probe_all()
             if not total or (last is not None and top is None and nulls == last.null_rows):
                 return []
-            kind = _kind(top) if top is not None else "none"
+            kind = kind_of(top) if top is not None else "none"
             return [self._unit(None, top, kind, nulls=nulls, full=True, last=last)]
         wm = quote_ident(self.watermark)
         table = quote_ident(self.table)
@@ -77,7 +76,7 @@ class SqlSource:
             f"(SELECT COUNT(*) FROM {table} WHERE {wm} >= :lo AND {wm} <= :w), "
             f"(SELECT COUNT(*) FROM {table} WHERE {wm} < :lo), "
             f"(SELECT COUNT(*) FROM {table} WHERE {wm} IS NULL)",
-            {"w": _value(last.value, last.kind), "lo": _value(lo, last.kind)},
+            {"w": as_value(last.value, last.kind), "lo": as_value(lo, last.kind)},
         )
         late = 0 if last.below_rows is None else max(0, int(below) - last.below_rows)
         nulls_changed = int(nulls) != (last.null_rows or 0) or last.null_rows is None
@@ -86,7 +85,7 @@ class SqlSource:
             return []
         unit = self._unit(
             last.value,
-            top if int(new) > 0 else _value(last.value, last.kind),
+            top if int(new) > 0 else as_value(last.value, last.kind),
             last.kind,
             nulls=int(nulls),
             full=retry,
@@ -112,7 +111,7 @@ class SqlSource:
         late: int = 0,
         read_nulls: bool = True,
     ) -> Unit:
-        hi = _text(top) if top is not None else None
+        hi = as_text(top) if top is not None else None
         extra = {
             "kind": kind,
             "prev": prev or "",
@@ -150,9 +149,9 @@ class SqlSource:
         params: dict[str, Any] = {"seen_nulls": 1 if ex.get("nulls_before") not in ("", "0") else 0}
         ranges = []
         if unit.watermark_to is not None:
-            params["hi"] = _value(unit.watermark_to, kind)
+            params["hi"] = as_value(unit.watermark_to, kind)
             if ex.get("lo"):
-                params["lo"] = _value(ex["lo"], kind)
+                params["lo"] = as_value(ex["lo"], kind)
                 ranges.append(f"({wm} >= :lo AND {wm} <= :hi)")
             else:
                 ranges.append(f"{wm} <= :hi")
@@ -160,11 +159,11 @@ class SqlSource:
             ranges.append(f"{wm} IS NULL")
         reread = "0"
         if ex.get("prev"):
-            params["prev"] = _value(ex["prev"], kind)
+            params["prev"] = as_value(ex["prev"], kind)
             reread = f"CASE WHEN {wm} <= :prev THEN 1 ELSE 0 END"
         window = "0"
         if ex.get("newlo"):
-            params["newlo"] = _value(ex["newlo"], kind)
+            params["newlo"] = as_value(ex["newlo"], kind)
             window = f"CASE WHEN {wm} >= :newlo THEN 1 ELSE 0 END"
         sql = sa.text(
             f"SELECT _rw_t.*, CASE WHEN {wm} IS NULL THEN :seen_nulls ELSE {reread} END "
@@ -212,17 +211,7 @@ class SqlSource:
 
     def _lower(self, value: str, kind: str) -> str:
         """The start of the look-back window below ``value``."""
-        if kind == "int":
-            return str(int(value) - self.lookback_rows)
-        if kind == "float":
-            return repr(float(value) - self.lookback_rows)
-        if kind == "decimal":
-            return str(Decimal(value) - self.lookback_rows)
-        if kind in ("timestamp", "isotext"):
-            start = datetime.fromisoformat(value) - timedelta(seconds=self.lookback_seconds)
-            sep = value[10] if len(value) > 10 and value[10] in " T" else " "
-            return start.isoformat(sep=sep)
-        return value  # text: only rows equal to the last value are read again
+        return window_start(value, kind, seconds=self.lookback_seconds, rows=self.lookback_rows)
 
     def _probe_all(self) -> tuple[Any, int, int]:
         wm = quote_ident(self.watermark)
@@ -300,48 +289,6 @@ def sqlalchemy_url(url: str) -> str:
 def _first(exc: BaseException) -> str:
     text = str(getattr(exc, "orig", None) or exc).strip()
     return text.splitlines()[0] if text else type(exc).__name__
-
-
-def _kind(value: Any) -> str:
-    if isinstance(value, bool):
-        return "text"
-    if isinstance(value, int):
-        return "int"
-    if isinstance(value, float):
-        return "float"
-    if isinstance(value, Decimal):
-        return "decimal"
-    if isinstance(value, datetime | date):
-        return "timestamp"
-    if isinstance(value, str) and _iso(value):
-        return "isotext"  # a time stored as text (SQLite): compared as text, windowed as time
-    return "text"
-
-
-def _iso(text: str) -> bool:
-    if len(text) < 10 or not text[:4].isdigit() or text[4] != "-":
-        return False
-    try:
-        datetime.fromisoformat(text)
-    except ValueError:
-        return False
-    return True
-
-
-def _text(value: Any) -> str:
-    return value.isoformat() if isinstance(value, datetime | date) else str(value)
-
-
-def _value(text: str, kind: str) -> Any:
-    if kind == "int":
-        return int(text)
-    if kind == "float":
-        return float(text)
-    if kind == "decimal":
-        return Decimal(text)
-    if kind == "timestamp":
-        return datetime.fromisoformat(text)
-    return text
 
 
 def count_distinct(url: str, table: str, column: str) -> int:
