@@ -181,11 +181,13 @@ class _UnitReader:
         assert self.schema is not None
         limit = self.ctx.settings.sources[self.source.name].max_field_chars
         valid, bad = validate(chunk, self.schema, max_chars=limit)
-        if flags is None:
-            flags = np.zeros(len(chunk), dtype=bool)
-        kept = ~chunk[ROW_COLUMN].isin(bad[ROW_COLUMN].astype("int64")).to_numpy()
-        self._quarantine(bad, rep, flags[~kept])
-        flags = flags[kept]
+        if flags is None or not flags.any():  # the common case: nothing read again
+            self._quarantine(bad, rep)
+            flags = np.zeros(len(valid), dtype=bool)
+        else:
+            kept = ~chunk[ROW_COLUMN].isin(bad[ROW_COLUMN].astype("int64")).to_numpy()
+            self._quarantine(bad, rep, flags[~kept])
+            flags = flags[kept]
         if flags.any():
             again = flags & in_sorted(row_hashes(valid, self.schema), self.seen)
             if again.any():  # read again on purpose and already stored
