@@ -123,4 +123,5 @@ dedupe = "latest"
 [sources.drop]
 kind = "folder"
 path = "incoming"
+settle_seconds = 0  # the data is copied in just before each timed command
 """

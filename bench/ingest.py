@@ -30,6 +30,7 @@ positive_label = 1
 [sources.drop]
 kind = "folder"
 path = "incoming"
+settle_seconds = 0  # the data is copied in just before each timed command
 """
 PANDAS = """import sys, pandas as pd
 df = pd.read_csv(sys.argv[1])

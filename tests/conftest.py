@@ -21,7 +21,7 @@ def course_project(tmp_path: Path) -> Path:
         {
             "workspace": {"path": "ws"},
             "contract": course_contract(),
-            "sources": {"drop": {"kind": "folder", "path": "incoming"}},
+            "sources": {"drop": {"kind": "folder", "path": "incoming", "settle_seconds": 0}},
         },
     )
 
@@ -69,7 +69,7 @@ def demo_project(tmp_path_factory: pytest.TempPathFactory) -> Path:
         {
             "workspace": {"path": "ws"},
             "contract": demo_contract(),
-            "sources": {"drop": {"kind": "folder", "path": "incoming"}},
+            "sources": {"drop": {"kind": "folder", "path": "incoming", "settle_seconds": 0}},
             "training": {"model": "logistic"},
         },
     )

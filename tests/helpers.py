@@ -108,7 +108,7 @@ def course_sections(incoming: str = "incoming") -> dict[str, dict[str, Any]]:
     return {
         "workspace": {"path": "ws"},
         "contract": course_contract(),
-        "sources": {"drop": {"kind": "folder", "path": incoming}},
+        "sources": {"drop": {"kind": "folder", "path": incoming, "settle_seconds": 0}},
         "evaluation": {"path": str(COURSE / "testdata")},
         "training": {"model": "course", "calibration": "none"},
         "scoring": {"primary_metric": "f1"},

@@ -62,6 +62,22 @@ class ContractSettings(_Section):
         return self
 
 
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|h|d)?\s*$")
+_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def duration_seconds(text: str) -> float:
+    """Seconds in a duration such as ``"90s"``, ``"5m"``, ``"2h"`` or ``"1d"`` (bare = seconds).
+
+    Raises:
+        ValueError: not such a duration.
+    """
+    match = _DURATION.match(text)
+    if not match:
+        raise ValueError("expected a duration such as '30s', '5m', '2h' or '1d'")
+    return float(match[1]) * _SECONDS[match[2] or "s"]
+
+
 class SourceSettings(_Section):
     """One place new data arrives: a drop folder or a SQL table."""
 
@@ -71,6 +87,18 @@ class SourceSettings(_Section):
     table: str | None = None
     watermark: str | None = None
     chunk_rows: Annotated[int, Field(gt=0)] = 100_000
+    # folder: a file is read once unchanged for this long (temp names are never read)
+    settle_seconds: Annotated[float, Field(ge=0)] = 3.0
+    # sql: rows re-read below the last watermark (a time for timestamps, a count for numbers)
+    lookback: str = "5m"
+    lookback_rows: Annotated[int, Field(ge=0)] = 1000
+    # both: a longer value quarantines its row
+    max_field_chars: Annotated[int, Field(gt=0)] = 10_000
+
+    @property
+    def lookback_seconds(self) -> float:
+        """The look-back window of a timestamp watermark, in seconds."""
+        return duration_seconds(self.lookback)
 
     @model_validator(mode="after")
     def _kind_fields(self) -> SourceSettings:
@@ -81,6 +109,12 @@ class SourceSettings(_Section):
             if missing:
                 raise ValueError(f"a sql source needs {', '.join(repr(m) for m in missing)}")
         return self
+
+    @field_validator("lookback")
+    @classmethod
+    def _duration(cls, value: str) -> str:
+        duration_seconds(value)
+        return value
 
 
 class EvaluationSettings(_Section):

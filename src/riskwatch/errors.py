@@ -4,6 +4,43 @@ The CLI maps them to exit codes, the API to JSON problems. Anything that is
 not a ``RiskwatchError`` is a bug and keeps its traceback.
 """
 
+from collections.abc import Iterable
+
+
+def printable(text: object, limit: int = 80) -> str:
+    """Text from a file or a person made safe for a one-line message: control, format and
+    undecodable characters escaped (``\\n``, ``\\x00``, ``\\u202e``; a backslash doubled, so
+    two names never look alike) and anything beyond ``limit`` characters cut.
+    """
+    text = str(text)
+    if len(text) <= limit and text.isprintable() and "\\" not in text:
+        return text
+    out = []
+    for ch in text[: limit + 1]:
+        code = ord(ch)
+        if ch == "\\":
+            out.append("\\\\")
+        elif 0xDC80 <= code <= 0xDCFF:  # a byte that was not UTF-8 (surrogateescape)
+            out.append(f"\\x{code - 0xDC00:02x}")
+        elif ch.isprintable() or ch == " ":
+            out.append(ch)
+        elif code < 0x100:
+            out.append({"\n": "\\n", "\r": "\\r", "\t": "\\t"}.get(ch, f"\\x{code:02x}"))
+        else:
+            out.append(f"\\u{code:04x}" if code < 0x10000 else f"\\U{code:08x}")
+    shown = "".join(out[:limit]) if len(out) > limit else "".join(out)
+    return shown + (f"... ({len(text)} characters)" if len(text) > limit else "")
+
+
+def printable_names(names: Iterable[object], limit: int = 10) -> str:
+    """Names (columns, files) for a message: quoted and escaped, the first ``limit`` of them,
+    then "and N more", so a file with 10,000 columns still gives one short line."""
+    items = [str(n) for n in names]
+    if not items:
+        return "none"
+    head = ", ".join(f"'{printable(n, 40)}'" for n in items[:limit])
+    return head + (f" and {len(items) - limit} more" if len(items) > limit else "")
+
 
 class RiskwatchError(Exception):
     """An error caused by input, configuration or environment, not by a bug."""

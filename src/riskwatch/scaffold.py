@@ -37,10 +37,13 @@ url = "sqlite:///workspace/demo-source.db"   # any SQLAlchemy URL, e.g. postgres
 table = "clients"
 watermark = "row_id"               # an increasing id or an updated-at timestamp
 chunk_rows = 100000
+lookback_rows = 1000               # ids re-read below the last one (late commits); times: lookback = "5m"
+max_field_chars = 10000            # a longer value sends its row to quarantine
 
 # [sources.drop]
 # kind = "folder"                  # every *.csv / *.parquet under the folder, new by content hash
 # path = "incoming"
+# settle_seconds = 3               # a file is read once unchanged this long (*.tmp, .x never)
 
 [evaluation]
 # path = "testdata"                # labelled evaluation data (file or folder); default: a hold-out

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
-from riskwatch.errors import ConfigError, DataError
+from riskwatch.errors import ConfigError, DataError, printable_names
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -188,9 +188,12 @@ def _mostly_numeric(col: pd.Series) -> bool:
     text = text[~text.isin(NULL_TOKENS) & text.notna()]
     if text.empty:
         return True
+    low = text.str.lower()
+    is_true, is_false = (low == "true").fillna(False), (low == "false").fillna(False)
+    text = text.mask(is_true, "1").mask(is_false, "0")  # booleans count as 0/1
     parsed = pd.to_numeric(text, errors="coerce")
     return bool(parsed.notna().mean() >= 0.9)
 
 
 def _names(cols: Sequence[str]) -> str:
-    return ", ".join(repr(c) for c in cols) if cols else "none"
+    return printable_names(cols)

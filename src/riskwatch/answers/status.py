@@ -15,15 +15,17 @@ def status(ctx: RunContext) -> dict[str, Any]:
     from riskwatch.answers.health import health
     from riskwatch.ingest.job import pending_units
     from riskwatch.storage.db import redact
+    from riskwatch.storage.ingestions import late_rows
     from riskwatch.storage.records import drift_checks
 
     settings = ctx.settings
     sources: list[dict[str, Any]] = []
     try:
-        pending = pending_units(settings, ctx.db)
+        pending = pending_units(settings, ctx.db, wait=False)
         error = None
     except Exception as exc:  # an unreachable source is a status, not a crash
         pending, error = [], str(exc).splitlines()[0]
+    late = late_rows(ctx.db)
     for name, src in settings.sources.items():
         where = src.path if src.kind == "folder" else f"{src.table} @ {redact(src.url or '')}"
         sources.append(
@@ -32,6 +34,8 @@ def status(ctx: RunContext) -> dict[str, Any]:
                 "kind": src.kind,
                 "where": str(where),
                 "pending": [u.name for u in pending if u.source == name],
+                # rows found below a SQL source's look-back window, not read yet (--retry)
+                "late_rows": late.get(name, 0),
             }
         )
     version = ctx.version

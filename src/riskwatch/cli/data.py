@@ -126,6 +126,13 @@ def ingest(
             help="Only say whether there is new data: exit 0 if there is, 1 if not.",
         ),
     ] = False,
+    retry: Annotated[
+        bool,
+        typer.Option(
+            "--retry",
+            help="Look again at every rejected file and read SQL tables whole (late rows).",
+        ),
+    ] = False,
     json_out: JsonOption = False,
 ) -> None:
     """Ingest new data from every source into a new dataset version."""
@@ -134,16 +141,19 @@ def ingest(
     settings = settings_of(ctx)
     with run_context(settings) as run:
         if check:
-            units = job.pending_units(settings, run.db)
+            units = job.pending_units(settings, run.db, wait=False, retry=retry)
             if json_out:
                 print_json({"new_data": bool(units), "units": [u.__dict__ for u in units]})
             else:
                 for unit in units:
-                    typer.echo(f"new: {unit.source}: {unit.name}")
+                    note = f" (still changing; read in {unit.settle_in:.1f} s)" * (
+                        unit.settle_in > 0
+                    )
+                    typer.echo(f"new: {unit.source}: {unit.name}{note}")
                 typer.echo("new data" if units else "nothing new")
             raise typer.Exit(0 if units else 1)
         with run.ws.lock():
-            report = job.ingest(run)
+            report = job.ingest(run, retry=retry)
     if json_out:
         print_json(report.to_dict())
         return

@@ -10,8 +10,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from riskwatch.errors import DataError
+from riskwatch.errors import DataError, printable, printable_names
+from riskwatch.ingest import values as kinds
 from riskwatch.schema import HASH_COLUMN, NULL_TOKENS, REASON_COLUMN, ROW_COLUMN, DataSchema
+
+EXCERPT = 60  # characters of a bad value shown in its reason
 
 if TYPE_CHECKING:
     import numpy as np
@@ -53,21 +56,24 @@ def check_columns(columns: Sequence[str], schema: DataSchema) -> None:
     if missing or unexpected:
         parts = []
         if missing:
-            parts.append(f"missing column(s) {', '.join(map(repr, missing))}")
+            parts.append(f"missing column(s) {printable_names(missing)}")
         if unexpected:
-            parts.append(f"unexpected column(s) {', '.join(map(repr, unexpected))}")
+            parts.append(f"unexpected column(s) {printable_names(unexpected)}")
         hint = ""
         if len(columns) == 1 and any(d in columns[0] for d in ";\t|"):
             hint = " (is the file delimited by something other than a comma?)"
         raise DataError("; ".join(parts) + hint)
 
 
-def validate(raw: pd.DataFrame, schema: DataSchema) -> tuple[pd.DataFrame, pd.DataFrame]:
+def validate(
+    raw: pd.DataFrame, schema: DataSchema, *, max_chars: int | None = None
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Type a raw batch and split it into valid rows and quarantined rows.
 
     Args:
         raw: the batch as read; a ``_rw_row`` column, if present, numbers the source rows.
         schema: the dataset schema.
+        max_chars: a row holding a longer text value is quarantined.
 
     Returns:
         ``(valid, quarantined)``: valid rows in storage order and types; quarantined rows
@@ -77,6 +83,8 @@ def validate(raw: pd.DataFrame, schema: DataSchema) -> tuple[pd.DataFrame, pd.Da
     import pandas as pd
 
     check_columns([c for c in raw.columns if c != ROW_COLUMN], schema)
+    if not isinstance(raw.index, pd.RangeIndex):
+        raw = raw.reset_index(drop=True)
     n = len(raw)
     reasons = np.full(n, None, dtype=object)
     out: dict[str, pd.Series] = {}
@@ -89,24 +97,34 @@ def validate(raw: pd.DataFrame, schema: DataSchema) -> tuple[pd.DataFrame, pd.Da
         if shown is None:
             reasons[new] = text
         else:
-            reasons[new] = (text + shown[new].astype("string").fillna("<missing>")).to_numpy(
-                dtype=object
-            )
+            values = shown[new].astype("string").fillna("<missing>")
+            reasons[new] = [text + printable(v, EXCERPT) for v in values]
 
-    ids = _text(raw[schema.id_column])
+    if max_chars is not None:
+        for col in raw.columns:
+            if col != ROW_COLUMN and kinds.texty(raw[col]):
+                lengths = raw[col].astype("string").str.len().fillna(0).to_numpy()
+                if (lengths > max_chars).any():
+                    for i in np.flatnonzero(lengths > max_chars):
+                        if reasons[i] is None:
+                            reasons[i] = (
+                                f"value too long in {printable(col, 40)!r}: {int(lengths[i])} "
+                                f"characters (the limit is {max_chars})"
+                            )
+    ids = kinds.ids(raw[schema.id_column])
     flag(ids.isna().to_numpy(), f"missing id in {schema.id_column!r}")
     out[schema.id_column] = ids
     numeric = list(schema.numeric)
     if schema.value_column and schema.value_column not in numeric:
         numeric.append(schema.value_column)
     for col in numeric:
-        values, bad = _numeric(raw[col])
+        values, bad = kinds.numeric(raw[col])
         flag(bad, f"unparseable number in {col!r}: ", raw[col])
         out[col] = values
     for col in schema.categorical:
-        out[col] = _category(raw[col])
+        out[col] = kinds.category(raw[col])
     if schema.snapshot_column:
-        stamps, bad = _dates(raw[schema.snapshot_column])
+        stamps, bad = kinds.dates(raw[schema.snapshot_column])
         flag(bad, f"missing or unparseable date in {schema.snapshot_column!r}")
         out[schema.snapshot_column] = stamps
     if schema.target_column in raw.columns:
@@ -131,11 +149,25 @@ def normalize_labels(values: pd.Series, schema: DataSchema) -> tuple[pd.Series, 
 
     Matching ignores case, surrounding spaces and numeric spelling (``1`` = ``1.0``).
     """
+    import numpy as np
     import pandas as pd
 
-    text = values.astype("string").str.strip().str.lower()
-    text = text.str.replace(r"^(-?\d+)\.0+$", r"\1", regex=True)
     pos, neg = (str(x).strip().lower() for x in (schema.positive_label, schema.negative_label))
+    raw = values.astype("string")
+    is_pos, is_neg = (raw == pos).fillna(False), (raw == neg).fillna(False)
+    if bool((is_pos | is_neg).all()):  # the common case: every label written as declared
+        codes = pd.Series(pd.NA, index=values.index, dtype="Int8")
+        codes[is_pos.to_numpy()] = 1
+        codes[is_neg.to_numpy()] = 0
+        return codes, np.zeros(len(values), dtype=bool)
+    text = raw.str.strip().str.lower()
+    text = text.str.replace(r"^(-?\d+)\.0+$", r"\1", regex=True)
+    # booleans (a Parquet bool column, true/false text) mean 1/0 when the labels are 1/0, and
+    # the other way round
+    if {pos, neg} == {"1", "0"}:
+        text = text.replace({"true": "1", "false": "0"})
+    elif {pos, neg} == {"true", "false"}:
+        text = text.replace({"1": "true", "0": "false"})
     missing = text.isna() | text.isin([t.lower() for t in NULL_TOKENS])
     codes = pd.Series(pd.NA, index=values.index, dtype="Int8")
     codes[text == pos] = 1
@@ -181,24 +213,33 @@ def split_conflicts(valid: pd.DataFrame, schema: DataSchema) -> tuple[pd.DataFra
     Returns:
         ``(valid, quarantined)`` with the quarantined rows as text plus a reason.
     """
-    if schema.dedupe == "latest" or valid.empty:
+    mask = conflict_mask(valid, schema)
+    if not mask.any():
         return valid, valid.iloc[:0].astype("string").assign(**{REASON_COLUMN: ""})
+    key = list(schema.key)
+    bad = valid.loc[mask].astype("string")
+    what = f"conflicting records for the same {' + '.join(map(repr, key))} in this batch: "
+    bad[REASON_COLUMN] = [what + printable(v, EXCERPT) for v in bad[schema.id_column].fillna("")]
+    return valid.loc[~mask].reset_index(drop=True), bad.reset_index(drop=True)
+
+
+def conflict_mask(valid: pd.DataFrame, schema: DataSchema) -> np.ndarray:
+    """Rows :func:`split_conflicts` moves to quarantine."""
+    import numpy as np
+
+    none = np.zeros(len(valid), dtype=bool)
+    if schema.dedupe == "latest" or valid.empty:
+        return none
     key = list(schema.key)
     repeated = valid.duplicated(subset=key, keep=False).to_numpy()
     if not repeated.any():  # the common case: every key appears once
-        return valid, valid.iloc[:0].astype("string").assign(**{REASON_COLUMN: ""})
+        return none
     distinct = valid.loc[repeated].drop_duplicates()
     clashing = distinct.loc[distinct.duplicated(subset=key, keep=False), key].drop_duplicates()
     if clashing.empty:
-        return valid, valid.iloc[:0].astype("string").assign(**{REASON_COLUMN: ""})
+        return none
     hit = valid[key].merge(clashing.assign(_hit=True), on=key, how="left")["_hit"]
-    mask = hit.notna().to_numpy()
-    bad = valid.loc[mask].astype("string")
-    bad[REASON_COLUMN] = (
-        f"conflicting records for the same {' + '.join(map(repr, key))} in this batch: "
-        + bad[schema.id_column].fillna("")
-    )
-    return valid.loc[~mask].reset_index(drop=True), bad.reset_index(drop=True)
+    return np.asarray(hit.notna().to_numpy(), dtype=bool)
 
 
 def row_hashes(frame: pd.DataFrame, schema: DataSchema) -> np.ndarray:
@@ -206,6 +247,18 @@ def row_hashes(frame: pd.DataFrame, schema: DataSchema) -> np.ndarray:
     import pandas as pd
 
     return pd.util.hash_pandas_object(frame[list(schema.columns)], index=False).to_numpy()
+
+
+def raw_row_hashes(frame: pd.DataFrame) -> list[str]:
+    """A hash of each quarantined row as it was read (bookkeeping columns left out), so a row
+    read again is recognised."""
+    import pandas as pd
+
+    cols = [c for c in frame.columns if not str(c).startswith("_rw_")]
+    if frame.empty:
+        return []
+    hashed = pd.util.hash_pandas_object(frame[cols].astype("string"), index=False)
+    return [f"{int(h):016x}" for h in hashed.to_numpy()]
 
 
 def in_sorted(values: np.ndarray, seen: np.ndarray | list[np.ndarray]) -> np.ndarray:
@@ -224,46 +277,3 @@ def _duplicated(hashes: np.ndarray) -> np.ndarray:
     import pandas as pd
 
     return pd.Series(hashes).duplicated().to_numpy()
-
-
-def _text(col: pd.Series) -> pd.Series:
-    text = col.astype("string").str.strip()
-    return text.mask(text == "")
-
-
-def _category(col: pd.Series) -> pd.Series:
-    text = col.astype("string").str.strip()
-    return text.mask(text.isin(NULL_TOKENS))
-
-
-def _numeric(col: pd.Series) -> tuple[pd.Series, np.ndarray]:
-    import numpy as np_
-    import pandas as pd_
-
-    if pd_.api.types.is_bool_dtype(col):
-        return col.astype("float64"), np_.zeros(len(col), dtype=bool)
-    if pd_.api.types.is_numeric_dtype(col):
-        values = col.astype("float64")
-        return values, ~np_.isfinite(values.fillna(0).to_numpy())
-    try:
-        values = col.astype("float64")
-        return values, ~np_.isfinite(values.fillna(0).to_numpy())
-    except (ValueError, TypeError):
-        pass
-    text = col.astype("string").str.strip()
-    missing = text.isna() | text.isin(NULL_TOKENS)
-    values = pd_.to_numeric(text.mask(missing, None), errors="coerce").astype("float64")
-    bad = (values.isna() & ~missing) | ~np_.isfinite(values.fillna(0))
-    return values, bad.to_numpy(dtype=bool)
-
-
-def _dates(col: pd.Series) -> tuple[pd.Series, np.ndarray]:
-    import pandas as pd_
-
-    if pd_.api.types.is_datetime64_any_dtype(col):
-        stamps = pd_.to_datetime(col, utc=True)
-    else:
-        text = col.astype("string").str.strip()
-        text = text.mask(text.isin(NULL_TOKENS))
-        stamps = pd_.to_datetime(text, errors="coerce", utc=True, format="mixed")
-    return stamps, stamps.isna().to_numpy(dtype=bool)

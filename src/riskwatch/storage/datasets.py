@@ -205,7 +205,8 @@ def load_dataset(
 
 
 def remove_orphans(ws: Workspace, db: Database) -> list[Path]:
-    """Delete part files no committed version references (left by a killed ingestion).
+    """Delete part files no committed version references and the temp files of writes a kill
+    interrupted (in ``datasets/`` and ``quarantine/``), left by a killed ingestion.
 
     Call only while holding the workspace lock.
     """
@@ -219,4 +220,8 @@ def remove_orphans(ws: Workspace, db: Database) -> list[Path]:
             if stale_tmp or (path.name.startswith("part-") and path.name not in referenced):
                 path.unlink(missing_ok=True)
                 removed.append(path)
+    if ws.quarantine.is_dir():
+        for path in ws.quarantine.glob(".*.tmp"):
+            path.unlink(missing_ok=True)
+            removed.append(path)
     return removed

@@ -5,6 +5,8 @@ Light (no heavy imports): the cron fast path asks these to find new data.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from riskwatch.storage.metadata import now
@@ -22,10 +24,14 @@ INGESTION_KEYS = (
     "rows_accepted",
     "rows_quarantined",
     "rows_duplicate",
+    "rows_reread",
+    "rows_late",
+    "rows_null_watermark",
     "status",
     "message",
     "quarantine_path",
     "dataset_version",
+    "contract",
     "started_at",
     "finished_at",
     "duration_s",
@@ -37,7 +43,7 @@ def record_ingestion(db: Database, row: dict[str, Any]) -> None:
     db.execute(
         f"INSERT INTO ingestions ({', '.join(INGESTION_KEYS)}) "
         f"VALUES ({', '.join(':' + k for k in INGESTION_KEYS)})",
-        {k: row.get(k) for k in INGESTION_KEYS},
+        {k: row.get(k, 0 if k.startswith("rows_") else None) for k in INGESTION_KEYS},
     )
 
 
@@ -50,52 +56,135 @@ def recent_ingestions(db: Database, limit: int = 20) -> list[dict[str, Any]]:
     return [dict(zip(INGESTION_KEYS, r, strict=True)) for r in rows]
 
 
-def settled_hashes(db: Database) -> set[str]:
-    """Content hashes of units already ingested or rejected as they are."""
+def settled_hashes(db: Database, *, contract: str | None = None, retry: bool = False) -> set[str]:
+    """Content hashes of units that need no new look.
+
+    A unit ingested once is settled for good. A unit rejected is settled only while the
+    contract it was judged by (its fingerprint, ``contract``) is unchanged, and never when
+    ``retry`` asks to re-examine every rejected unit.
+    """
+    if retry:
+        where, params = "status = 'ingested'", {}
+    else:
+        where = "(status = 'ingested' OR (status = 'rejected' AND contract = :c))"
+        params = {"c": contract or ""}
     return {
         r[0]
         for r in db.execute(
-            "SELECT DISTINCT content_hash FROM ingestions "
-            "WHERE content_hash IS NOT NULL AND status IN ('ingested', 'rejected')"
+            f"SELECT DISTINCT content_hash FROM ingestions WHERE content_hash IS NOT NULL AND {where}",
+            params,
         )
     }
 
 
-def file_hash_cache(db: Database, source: str) -> dict[str, tuple[int, int, str]]:
-    """Path -> (size, mtime_ns, content hash) as last seen in a folder source."""
+@dataclass(frozen=True)
+class FileStamp:
+    """What a cheap ``stat`` says about a file: a change to the content changes one of these."""
+
+    size: int
+    mtime_ns: int
+    inode: int
+    ctime_ns: int
+
+
+def file_hash_cache(db: Database, source: str) -> dict[str, tuple[FileStamp, str]]:
+    """Path -> (stamp, content hash) as last seen in a folder source.
+
+    Rows cached before inodes and ctimes were recorded never match a real stamp (inode -1),
+    so such files are hashed once more.
+    """
     return {
-        r[0]: (int(r[1]), int(r[2]), r[3])
+        r[0]: (
+            FileStamp(int(r[1]), int(r[2]), -1 if r[3] is None else int(r[3]), int(r[4] or -1)),
+            r[5],
+        )
         for r in db.execute(
-            "SELECT path, size, mtime_ns, content_hash FROM file_hashes WHERE source = :s",
+            "SELECT path, size, mtime_ns, inode, ctime_ns, content_hash FROM file_hashes "
+            "WHERE source = :s",
             {"s": source},
         )
     }
 
 
-def cache_file_hash(
-    db: Database, source: str, path: str, *, size: int, mtime_ns: int, content_hash: str
+def cache_file_hashes(
+    db: Database, source: str, entries: Iterable[tuple[str, FileStamp, str]]
 ) -> None:
-    """Remember a file's hash by path, size and mtime (in the caller's transaction)."""
-    db.execute("DELETE FROM file_hashes WHERE source = :s AND path = :p", {"s": source, "p": path})
-    db.execute(
-        "INSERT INTO file_hashes (source, path, size, mtime_ns, content_hash) "
-        "VALUES (:s, :p, :size, :m, :h)",
-        {"s": source, "p": path, "size": size, "m": mtime_ns, "h": content_hash},
+    """Remember files' hashes by path and stamp (joins the caller's transaction, if any)."""
+    rows = [
+        {
+            "s": source,
+            "p": path,
+            "size": st.size,
+            "m": st.mtime_ns,
+            "i": st.inode,
+            "c": st.ctime_ns,
+            "h": digest,
+        }
+        for path, st, digest in entries
+    ]
+    if not rows:
+        return
+    with db.transaction():
+        db.executemany("DELETE FROM file_hashes WHERE source = :s AND path = :p", rows)
+        db.executemany(
+            "INSERT INTO file_hashes (source, path, size, mtime_ns, inode, ctime_ns, content_hash) "
+            "VALUES (:s, :p, :size, :m, :i, :c, :h)",
+            rows,
+        )
+
+
+@dataclass(frozen=True)
+class WatermarkState:
+    """What a SQL source knew after its last read.
+
+    ``window_rows``, ``below_rows`` and ``null_rows`` count the rows inside the look-back window
+    of ``value``, below it, and with no watermark at all, as that read saw them; a later change
+    in these counts is what reveals rows that arrived late. ``late_rows`` counts rows found below
+    the window since the last full read (they are only picked up by ``ingest --retry``).
+    Counts are None when unknown (a workspace from before they were recorded).
+    """
+
+    value: str
+    kind: str
+    window_rows: int | None = None
+    below_rows: int | None = None
+    null_rows: int | None = None
+    late_rows: int = 0
+
+
+def watermark(db: Database, source: str) -> WatermarkState | None:
+    """A SQL source's state after its last ingested read, if any."""
+    rows = db.execute(
+        "SELECT value, kind, window_rows, below_rows, null_rows, late_rows FROM watermarks "
+        "WHERE source = :s",
+        {"s": source},
     )
+    if not rows:
+        return None
+    value, kind, window, below, nulls, late = rows[0]
+    return WatermarkState(value, kind, _count(window), _count(below), _count(nulls), int(late or 0))
 
 
-def watermark(db: Database, source: str) -> tuple[str, str] | None:
-    """The stored ``(value, kind)`` of a SQL source's last ingested watermark, if any."""
-    rows = db.execute("SELECT value, kind FROM watermarks WHERE source = :s", {"s": source})
-    return (rows[0][0], rows[0][1]) if rows else None
+def _count(value: Any) -> int | None:
+    return None if value is None else int(value)
 
 
-def set_watermark(db: Database, source: str, value: str, kind: str) -> None:
-    """Store a SQL source's watermark (in the caller's transaction)."""
+def set_watermark(db: Database, source: str, state: WatermarkState) -> None:
+    """Store a SQL source's state (in the caller's transaction)."""
     db.execute("DELETE FROM watermarks WHERE source = :s", {"s": source})
     db.execute(
-        "INSERT INTO watermarks (source, value, kind, updated_at) VALUES (:s, :v, :k, :t)",
-        {"s": source, "v": value, "k": kind, "t": now()},
+        "INSERT INTO watermarks (source, value, kind, updated_at, window_rows, below_rows, "
+        "null_rows, late_rows) VALUES (:s, :v, :k, :t, :w, :b, :n, :l)",
+        {
+            "s": source,
+            "v": state.value,
+            "k": state.kind,
+            "t": now(),
+            "w": state.window_rows,
+            "b": state.below_rows,
+            "n": state.null_rows,
+            "l": state.late_rows,
+        },
     )
 
 
@@ -133,3 +222,26 @@ def row_totals(db: Database) -> dict[str, int]:
     )[0]
     keys = ("accepted", "quarantined", "rejected", "units_rejected")
     return {k: int(v) for k, v in zip(keys, row, strict=True)}
+
+
+def late_rows(db: Database) -> dict[str, int]:
+    """Source -> rows found below its look-back window and not read yet (for status)."""
+    return {r[0]: int(r[1] or 0) for r in db.execute("SELECT source, late_rows FROM watermarks")}
+
+
+def quarantined_row_hashes(db: Database, source: str) -> set[str]:
+    """Hashes of the raw rows a source has already quarantined."""
+    return {
+        r[0]
+        for r in db.execute(
+            "SELECT row_hash FROM quarantined_rows WHERE source = :s", {"s": source}
+        )
+    }
+
+
+def remember_quarantined(db: Database, source: str, hashes: Iterable[str]) -> None:
+    """Record raw-row hashes a source quarantined (in the caller's transaction)."""
+    rows = [{"s": source, "h": h} for h in dict.fromkeys(hashes)]
+    if rows:
+        db.executemany("DELETE FROM quarantined_rows WHERE source = :s AND row_hash = :h", rows)
+        db.executemany("INSERT INTO quarantined_rows (source, row_hash) VALUES (:s, :h)", rows)

@@ -22,13 +22,19 @@ SCHEMA: tuple[str, ...] = (
         rows_read {big} NOT NULL DEFAULT 0, rows_accepted {big} NOT NULL DEFAULT 0,
         rows_quarantined {big} NOT NULL DEFAULT 0, rows_duplicate {big} NOT NULL DEFAULT 0,
         status TEXT NOT NULL, message TEXT, quarantine_path TEXT, dataset_version INTEGER,
-        started_at TEXT NOT NULL, finished_at TEXT NOT NULL, duration_s {float} NOT NULL)""",
+        started_at TEXT NOT NULL, finished_at TEXT NOT NULL, duration_s {float} NOT NULL,
+        rows_reread {big} NOT NULL DEFAULT 0, rows_late {big} NOT NULL DEFAULT 0,
+        rows_null_watermark {big} NOT NULL DEFAULT 0, contract TEXT)""",
     """CREATE INDEX IF NOT EXISTS ix_ingestions_hash ON ingestions (source, content_hash)""",
     """CREATE TABLE IF NOT EXISTS file_hashes (
         source TEXT NOT NULL, path TEXT NOT NULL, size {big} NOT NULL, mtime_ns {big} NOT NULL,
-        content_hash TEXT NOT NULL, PRIMARY KEY (source, path))""",
+        content_hash TEXT NOT NULL, inode {big}, ctime_ns {big}, PRIMARY KEY (source, path))""",
     """CREATE TABLE IF NOT EXISTS watermarks (
-        source TEXT PRIMARY KEY, value TEXT NOT NULL, kind TEXT NOT NULL, updated_at TEXT NOT NULL)""",
+        source TEXT PRIMARY KEY, value TEXT NOT NULL, kind TEXT NOT NULL, updated_at TEXT NOT NULL,
+        window_rows {big}, below_rows {big}, null_rows {big}, late_rows {big} NOT NULL DEFAULT 0)""",
+    # raw-row hashes of rows a SQL source quarantined, so a look-back re-read does not count them twice
+    """CREATE TABLE IF NOT EXISTS quarantined_rows (
+        source TEXT NOT NULL, row_hash TEXT NOT NULL, PRIMARY KEY (source, row_hash))""",
     """CREATE TABLE IF NOT EXISTS dataset_versions (
         version INTEGER PRIMARY KEY, created_at TEXT NOT NULL, rows {big} NOT NULL,
         fingerprint TEXT NOT NULL, parts TEXT NOT NULL, schema TEXT NOT NULL)""",
@@ -96,6 +102,21 @@ SCHEMA: tuple[str, ...] = (
         created_by TEXT NOT NULL, created_at TEXT NOT NULL, lifted_at TEXT, lifted_by TEXT)""",
 )
 
+# Columns added after a table was first released: (table, column, type). ``CREATE TABLE`` above
+# already has them for new workspaces; :func:`_add_columns` adds them to older ones.
+ADDED_COLUMNS: tuple[tuple[str, str, str], ...] = (
+    ("ingestions", "rows_reread", "{big} NOT NULL DEFAULT 0"),
+    ("ingestions", "rows_late", "{big} NOT NULL DEFAULT 0"),
+    ("ingestions", "rows_null_watermark", "{big} NOT NULL DEFAULT 0"),
+    ("ingestions", "contract", "TEXT"),
+    ("file_hashes", "inode", "{big}"),
+    ("file_hashes", "ctime_ns", "{big}"),
+    ("watermarks", "window_rows", "{big}"),
+    ("watermarks", "below_rows", "{big}"),
+    ("watermarks", "null_rows", "{big}"),
+    ("watermarks", "late_rows", "{big} NOT NULL DEFAULT 0"),
+)
+
 _TYPES = {
     "sqlite": {"pk": "INTEGER PRIMARY KEY AUTOINCREMENT", "float": "REAL", "big": "INTEGER"},
     "postgresql": {"pk": "BIGSERIAL PRIMARY KEY", "float": "DOUBLE PRECISION", "big": "BIGINT"},
@@ -110,7 +131,8 @@ def now() -> str:
 def open_metadata(url: str) -> Database:
     """Connect to the metadata database and make sure its tables exist."""
     db = Database(url)
-    version = f"{SCHEMA_VERSION}:{hashlib.sha256(''.join(SCHEMA).encode()).hexdigest()[:16]}"
+    text = "".join(SCHEMA) + repr(ADDED_COLUMNS)
+    version = f"{SCHEMA_VERSION}:{hashlib.sha256(text.encode()).hexdigest()[:16]}"
     try:
         current = db.scalar("SELECT value FROM rw_meta WHERE key = 'schema'")
     except Exception:
@@ -120,6 +142,24 @@ def open_metadata(url: str) -> Database:
         with db.transaction():
             for stmt in SCHEMA:
                 db.execute(stmt.format(**types))
+            _add_columns(db, types)
             db.execute("DELETE FROM rw_meta WHERE key = 'schema'")
             db.execute("INSERT INTO rw_meta (key, value) VALUES ('schema', :v)", {"v": version})
     return db
+
+
+def _add_columns(db: Database, types: dict[str, str]) -> None:
+    """Add the columns of :data:`ADDED_COLUMNS` that an older workspace lacks (idempotent)."""
+    for table in dict.fromkeys(t for t, _, _ in ADDED_COLUMNS):
+        if db.dialect == "sqlite":
+            rows = db.execute("SELECT name FROM pragma_table_info(:t)", {"t": table})
+        else:
+            rows = db.execute(
+                "SELECT column_name FROM information_schema.columns "
+                "WHERE table_schema = current_schema() AND table_name = :t",
+                {"t": table},
+            )
+        have = {r[0] for r in rows}
+        for _, column, kind in (c for c in ADDED_COLUMNS if c[0] == table):
+            if column not in have:
+                db.execute(f"ALTER TABLE {table} ADD COLUMN {column} {kind.format(**types)}")
