@@ -50,6 +50,8 @@ class ContractSettings(_Section):
     negative_label: Label | None = None
     features: list[str] | None = None
     exclude: list[str] = Field(default_factory=list)
+    sensitive: list[str] = Field(default_factory=list)  # protected attributes: not features...
+    use_sensitive: bool = False  # ... unless this says so; group metrics are reported either way
     categorical: list[str] | None = None
     snapshot_column: str | None = None
     value_column: str | None = None

@@ -10,6 +10,8 @@ import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from riskwatch.model.fairness import looks_sensitive
+
 if TYPE_CHECKING:
     import pandas as pd
 
@@ -19,9 +21,6 @@ ID_NAME = re.compile(
 TARGET_NAME = re.compile(r"churn|exit|left|attrit|cancel|target|label|lost|leave|^y$|status", re.I)
 DATE_NAME = re.compile(r"date|month|snapshot|period|as_of|asof|day|time", re.I)
 VALUE_NAME = re.compile(r"value|revenue|balance|amount|mrr|arr|contract|spend|sales", re.I)
-SENSITIVE_NAME = re.compile(
-    r"gender|^sex$|_sex$|^age$|_age$|race|ethnic|religio|marital|nationality|citizenship", re.I
-)
 LEAK_NAME = re.compile(r"churn|exit|cancel|terminat|closed|end_date|left_on|attrit", re.I)
 POSITIVE_WORDS = ("1", "yes", "y", "true", "churn", "churned", "exited", "left", "attrited")
 
@@ -93,7 +92,7 @@ def propose(frame: pd.DataFrame) -> Proposal:
             continue
         if not _numeric(frame[c]):
             out.categorical.append(c)
-        if SENSITIVE_NAME.search(c):
+        if looks_sensitive([c]):
             out.sensitive.append(c)
             out.reasons[f"sensitive.{c}"] = (
                 "looks like a protected attribute: check whether it may be used at all"

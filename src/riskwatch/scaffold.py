@@ -164,6 +164,12 @@ def from_proposal(proposal: Proposal, sample: str) -> str:
         lines.append(f"#   {col}: {why.get(f'exclude.{col}', '')}")
     if proposal.categorical:
         lines.append(f"categorical = {value(proposal.categorical)}   # text columns")
+    if proposal.sensitive:
+        lines.append(
+            f"sensitive = {value(proposal.sensitive)}   # protected attributes: not features, "
+            "but group metrics are reported"
+        )
+        lines.append("# use_sensitive = false                  # true: use them as features anyway")
     for col in proposal.sensitive:
         lines.append(f"# WARNING {col}: {why.get(f'sensitive.{col}', '')}")
     lines += [

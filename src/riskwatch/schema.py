@@ -41,6 +41,7 @@ class DataSchema:
     value_column: str | None = None
     dedupe: str = "identical"
     feature_order: tuple[str, ...] = field(default=())
+    sensitive: tuple[str, ...] = field(default=())  # protected attributes: kept, for group metrics
 
     @property
     def features(self) -> tuple[str, ...]:
@@ -53,7 +54,8 @@ class DataSchema:
         extra = [
             c for c in (self.snapshot_column, self.value_column) if c and c not in self.numeric
         ]
-        return (self.id_column, *self.features, *extra, self.target_column)
+        kept = [c for c in self.sensitive if c not in self.features and c not in extra]
+        return (self.id_column, *self.features, *kept, *extra, self.target_column)
 
     @property
     def key(self) -> tuple[str, ...]:
@@ -68,7 +70,7 @@ class DataSchema:
     def from_json(cls, text: str) -> DataSchema:
         """Inverse of :meth:`to_json`."""
         data: dict[str, Any] = json.loads(text)
-        for key in ("numeric", "categorical", "feature_order"):
+        for key in ("numeric", "categorical", "feature_order", "sensitive"):
             data[key] = tuple(data.get(key, ()))
         return cls(**data)
 
@@ -108,10 +110,13 @@ def resolve_schema(contract: ContractSettings, frame: pd.DataFrame) -> DataSchem
     if missing:
         raise DataError(f"missing column(s) {_names(missing)}; the batch has {_names(cols)}")
     special = {contract.id_column, contract.target_column, contract.snapshot_column}
+    sensitive = [c for c in contract.sensitive if c in cols and c not in special]
     if contract.features is not None:
         features = list(contract.features)
     else:
         features = [c for c in cols if c not in special and c not in contract.exclude]
+    if not contract.use_sensitive:
+        features = [c for c in features if c not in sensitive]
     if not features:
         raise DataError("no feature columns left after the contract's exclusions")
     if contract.categorical is not None:
@@ -130,6 +135,7 @@ def resolve_schema(contract: ContractSettings, frame: pd.DataFrame) -> DataSchem
         value_column=contract.value_column,
         dedupe=contract.dedupe,
         feature_order=tuple(features),
+        sensitive=tuple(sensitive),
     )
 
 
@@ -165,15 +171,22 @@ def model_schema(stored: DataSchema, contract: ContractSettings) -> DataSchema:
         features = [c for c in stored.features if c in contract.features]
     else:
         features = [c for c in stored.features if c not in contract.exclude]
+    sensitive = [*stored.sensitive, *(c for c in contract.sensitive if c in stored.features)]
+    if not contract.use_sensitive:
+        features = [c for c in features if c not in sensitive]
+    else:  # stored beside the features (as text): they may become categorical features
+        features += [c for c in stored.sensitive if c not in features]
     if not features:
         raise ConfigError("contract: no feature columns left after the contract's exclusions")
     declared = set(contract.categorical or ())  # numbers may become categories, not the reverse
-    categorical = [c for c in features if c in stored.categorical or c in declared]
+    text = set(stored.categorical) | (set(stored.sensitive) - set(stored.features))
+    categorical = [c for c in features if c in text or c in declared]
     return replace(
         stored,
         numeric=tuple(c for c in features if c not in categorical),
         categorical=tuple(c for c in features if c in categorical),
         feature_order=tuple(features),
+        sensitive=tuple(dict.fromkeys(sensitive)),
     )
 
 

@@ -37,6 +37,8 @@ def train(ctx: typer.Context, json_out: JsonOption = False) -> None:
     if outcome.version is None:
         typer.echo(outcome.why)
         return
+    for warning in outcome.warnings:
+        typer.echo(f"riskwatch: warning: {warning}", err=True)
     typer.echo(
         f"trained model v{outcome.version} ({outcome.kind}, {outcome.rows} rows, {outcome.seconds:.2f} s)"
     )

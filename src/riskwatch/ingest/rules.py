@@ -121,7 +121,7 @@ def validate(
         values, bad = kinds.numeric(raw[col])
         flag(bad, f"unparseable number in {col!r}: ", raw[col])
         out[col] = values
-    for col in schema.categorical:
+    for col in (*schema.categorical, *(c for c in schema.sensitive if c not in schema.features)):
         out[col] = kinds.category(raw[col])
     if schema.snapshot_column:
         stamps, bad = kinds.dates(raw[schema.snapshot_column])

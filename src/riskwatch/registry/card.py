@@ -64,6 +64,17 @@ def card_markdown(card: dict[str, Any]) -> str:
             lines.append(f"- {key}: {'undefined' if value is None else f'{value:.4f}'}")
     if not metrics:
         lines.append("- not scored yet")
+    for col, report in (card.get("fairness") or {}).items():
+        lines += ["", f"## Groups by {col} (at threshold {report['threshold']:.4f})", ""]
+        for g in report["groups"]:
+            lines.append(
+                f"- {g['group']}: {g['rows']} rows, selection rate {g['selection_rate']:.3f}, "
+                f"recall {_num(g['recall'])}, precision {_num(g['precision'])}"
+            )
+        ratios = ", ".join(f"{k} {_num(v)}" for k, v in report["ratios"].items())
+        lines.append(f"- lowest / highest group: {ratios}")
+    for warning in card.get("warnings") or []:
+        lines += ["", f"**Warning:** {warning}"]
     lines += [
         "",
         "## Intended use and limits",
@@ -73,3 +84,7 @@ def card_markdown(card: dict[str, Any]) -> str:
         str(card.get("limits", LIMITS)),
     ]
     return "\n".join(lines) + "\n"
+
+
+def _num(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.3f}"

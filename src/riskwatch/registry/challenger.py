@@ -44,6 +44,7 @@ def build_challenger(ctx: RunContext, *, reason: str = "") -> TrainOutcome:
     """Choose, evaluate, refit and register a challenger (see the module docstring)."""
     import numpy as np
 
+    from riskwatch.model.fairness import group_metrics, looks_sensitive
     from riskwatch.model.scoring import LoadedModel
     from riskwatch.model.selection import plan_for
     from riskwatch.model.splits import choose_holdout, labels
@@ -119,6 +120,17 @@ def build_challenger(ctx: RunContext, *, reason: str = "") -> TrainOutcome:
         ctx, rule, final_model, current, schema, y_window, p_window
     )
     metrics = evaluate(ctx, replace(gate_model, threshold=threshold), window)
+    fairness = {
+        col: group_metrics(y_window, p_window, window[col], threshold)
+        for col in schema.sensitive
+        if col in window.columns and len(window)
+    }
+    warnings = [
+        f"{col!r} looks like a protected attribute and is a feature: declare it in "
+        "contract.sensitive (then it is left out unless contract.use_sensitive = true)"
+        for col in looks_sensitive(schema.features)
+        if col not in schema.sensitive
+    ]
     snapshot = schema.snapshot_column
     card = {
         "kind": plan.kind,
@@ -154,6 +166,8 @@ def build_challenger(ctx: RunContext, *, reason: str = "") -> TrainOutcome:
         },
         "threshold": threshold,
         "threshold_rule": threshold_how,
+        "fairness": fairness,
+        "warnings": warnings,
         "fit_seconds": round(gate_fit.seconds + (final.seconds if refit else 0.0), 3),
         "metrics": metrics,
         **_card_texts(),
@@ -174,6 +188,7 @@ def build_challenger(ctx: RunContext, *, reason: str = "") -> TrainOutcome:
         len(trained),
         round(card["fit_seconds"], 3),
         {**metrics, "eval_set": eval_set},
+        warnings,
     )
 
 

@@ -8,7 +8,7 @@ score on the same evaluation set is already stored.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from riskwatch.errors import ConfigError, NotFound
@@ -31,6 +31,7 @@ class TrainOutcome:
     rows: int
     seconds: float
     metrics: dict[str, Any]
+    warnings: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form."""
