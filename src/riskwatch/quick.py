@@ -19,14 +19,22 @@ from pathlib import Path
 from typing import Any
 
 STAMP = "settings.json"
+PROPERTIES = "__properties__"  # a section's simple property values, beside its fields
 _FLAGS = {"--cron", "--json"}
 
 
 class Namespace:
-    """Read-only attribute access to validated settings as dumped to JSON (paths as Path)."""
+    """Read-only attribute access to validated settings as dumped to JSON (paths as Path).
+
+    ``model_dump(mode="json")`` gives back the dump, so code that fingerprints a section sees
+    the same text as with the pydantic settings.
+    """
 
     def __init__(self, data: dict[str, Any]) -> None:
-        for key, value in data.items():
+        self._raw = {k: v for k, v in data.items() if k != PROPERTIES}
+        for key, value in {**data, **data.get(PROPERTIES, {})}.items():
+            if key == PROPERTIES:
+                continue
             if isinstance(value, dict) and key != "sources":
                 value = Namespace(value)
             elif key == "sources" and isinstance(value, dict):
@@ -34,6 +42,12 @@ class Namespace:
             elif (key.endswith("path") or key == "config_file") and isinstance(value, str):
                 value = Path(value)
             setattr(self, key, value)
+
+    def model_dump(self, *, mode: str = "json") -> dict[str, Any]:
+        """The section as the full CLI dumped it (``mode="json"`` only)."""
+        if mode != "json":
+            raise ValueError("stamped settings only hold their JSON form")
+        return json.loads(json.dumps(self._raw))
 
 
 class StampedSettings(Namespace):
@@ -85,6 +99,7 @@ def _dump(model: Any) -> dict[str, Any]:
         value = getattr(model, name)
         if hasattr(value, "model_dump"):
             out[name] = _dump(value)
+    props: dict[str, Any] = {}
     for name, attr in vars(type(model)).items():
         if isinstance(attr, property) and name not in out:
             try:
@@ -94,7 +109,9 @@ def _dump(model: Any) -> dict[str, Any]:
             if isinstance(value, Path):
                 value = str(value)
             if value is None or isinstance(value, bool | int | float | str):
-                out[name] = value
+                props[name] = value
+    if props:
+        out[PROPERTIES] = props
     return out
 
 
@@ -183,8 +200,11 @@ def _tick(settings: StampedSettings, *, cron: bool, as_json: bool) -> int | None
         return None
     try:
         with ws.lock():
-            if find_pending(settings, db).any:  # type: ignore[arg-type]
-                return None  # work to do: the full path (it takes the lock again)
+            try:
+                if find_pending(settings, db).any:  # type: ignore[arg-type]
+                    return None  # work to do: the full path (it takes the lock again)
+            except Exception:  # a surprise (or an unreachable source): the full path reports it
+                return None
             ctx = RunContext(settings, db, ws)  # type: ignore[arg-type]
             try:
                 if _alert_due(ctx, settings):

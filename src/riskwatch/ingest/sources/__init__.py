@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -74,7 +75,7 @@ class Source(Protocol):
 def contract_fingerprint(settings: Settings) -> str:
     """A short fingerprint of the data contract: a rejected unit is looked at again when it
     changes."""
-    text = settings.contract.model_dump_json()
+    text = json.dumps(settings.contract.model_dump(mode="json"), sort_keys=True)
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
