@@ -88,3 +88,18 @@ class NotFound(RiskwatchError):
 
     exit_code = 6
     http_status = 404
+
+
+def require(module: str, extra: str, what: str) -> None:
+    """Raise a one-line ConfigError when an optional package (from an extra) is not installed.
+
+    Raises:
+        ConfigError: naming what needs it and the ``pip install`` that brings it.
+    """
+    import importlib.util
+
+    if importlib.util.find_spec(module) is None:
+        raise ConfigError(
+            f"{what} needs the '{extra}' extra, which is not installed: "
+            f"pip install 'riskwatch[{extra}]'"
+        )

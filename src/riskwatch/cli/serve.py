@@ -84,6 +84,9 @@ def serve(
     first), says so loudly on stderr and in ``/health`` and ``/ready``, and retries the champion
     with backoff; it serves the champion as soon as it verifies.
     """
+    from riskwatch.errors import require
+
+    require("fastapi", "api", "riskwatch serve")
     import uvicorn
 
     from riskwatch.api import create_app

@@ -348,6 +348,8 @@ def _report(ctx: RunContext, steps: _Steps, version: int) -> str | None:
         return None
     from riskwatch.answers.risk import record_top
     from riskwatch.monitoring.diagnostics import run_diagnostics
+    import importlib.util
+
     from riskwatch.reporting.report import build_report
 
     with steps.step("diagnostics") as info:
@@ -355,6 +357,10 @@ def _report(ctx: RunContext, steps: _Steps, version: int) -> str | None:
         info["decision"] = "stored"
     with steps.step("report") as info:
         record_top(ctx)
+        if importlib.util.find_spec("matplotlib") is None:  # a core install without the extra
+            info["decision"] = "skipped: pip install 'riskwatch[reports]' for HTML/PDF reports"
+            runs.set_marker(ctx.db, runs.REPORTED, version)
+            return None
         paths = build_report(ctx, run_id=steps.run_id)
         info["decision"] = f"written to {paths.folder}"
     runs.set_marker(ctx.db, runs.REPORTED, version)

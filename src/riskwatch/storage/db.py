@@ -146,6 +146,9 @@ def _connect(url: str, dialect: str, *, readonly: bool) -> Any:
             raise SourceUnavailable(f"database {path}: {exc}") from None
         conn.execute("PRAGMA synchronous=NORMAL")
         return conn
+    from riskwatch.errors import require
+
+    require("psycopg", "postgres", f"the PostgreSQL database {redact(url)}")
     import psycopg
 
     conninfo = "postgresql://" + url.split("://", 1)[1]
