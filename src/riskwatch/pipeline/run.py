@@ -346,10 +346,10 @@ def _report(ctx: RunContext, steps: _Steps, version: int) -> str | None:
     """Step 6: diagnostics, call list, report and API-style output (skipped when already written)."""
     if runs.get_marker(ctx.db, runs.REPORTED) == version:
         return None
-    from riskwatch.answers.risk import record_top
-    from riskwatch.monitoring.diagnostics import run_diagnostics
     import importlib.util
 
+    from riskwatch.answers.risk import record_top
+    from riskwatch.monitoring.diagnostics import run_diagnostics
     from riskwatch.reporting.report import build_report
 
     with steps.step("diagnostics") as info:
