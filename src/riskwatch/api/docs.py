@@ -63,7 +63,7 @@ def assets_dir() -> Path:
         HTTPException: 503 when the package is not installed.
     """
     try:
-        import fastapi_offline
+        import fastapi_offline  # type: ignore[import-not-found, unused-ignore]
     except ImportError:
         raise HTTPException(
             503, "the API docs need the fastapi-offline package (pip install fastapi-offline)"

@@ -14,7 +14,7 @@ from urllib.parse import quote, urlencode
 
 from riskwatch.answers.calllist import PAGE_SIZES, ListQuery
 from riskwatch.api import charts
-from riskwatch.reporting.labels import data_value, factor_text, label, money, num
+from riskwatch.labels import data_value, factor_text, label, money, num
 
 STYLE = """body{font-family:"DejaVu Sans",system-ui,sans-serif;margin:1.5rem auto;max-width:76rem;
 color:#222;padding:0 1rem}h1{margin:0 0 .3rem}nav a{margin-right:1rem}.cards{display:flex;gap:1rem;
