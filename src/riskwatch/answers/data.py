@@ -104,7 +104,7 @@ def category_shares(ref: pd.Series, cur: pd.Series) -> dict[str, Any]:
     shown = order[:TOP_CATEGORIES]
     if _numeric_like(shown):
         shown = sorted(shown, key=float)
-    categories = [str(k) for k in shown]
+    categories = [_category(k) for k in shown]
     r_shares = [round(float(r.get(k, 0.0)), 6) for k in shown]
     c_shares = [round(float(c.get(k, 0.0)), 6) for k in shown]
     if len(order) > TOP_CATEGORIES:
@@ -151,6 +151,15 @@ def _frames(ctx: RunContext, check: dict[str, Any]) -> tuple[Any, Any]:
     except (RiskwatchError, OSError):
         return None, None
     return reference, current
+
+
+def _category(value: str) -> str:
+    """``4.0`` -> ``4`` for a whole-number category; other names as they are."""
+    try:
+        number = float(value)
+    except ValueError:
+        return str(value)
+    return str(int(number)) if number.is_integer() else str(value)
 
 
 def _numeric_like(values: list[str]) -> bool:

@@ -178,7 +178,8 @@ def distribution(feature: dict[str, Any], *, label: str) -> Figure:
         x = np.arange(len(cats))
         ax.bar(x - 0.2, feature["reference"], 0.4, color=REF, label="reference (training)")
         ax.bar(x + 0.2, feature["current"], 0.4, color=CUR, label="newest batch")
-        ax.set_xticks(x, [str(c)[:12] for c in cats], rotation=45 if len(cats) > 6 else 0)
+        names = [str(c)[:12] for c in cats]
+        ax.set_xticks(x, names, rotation=45 if len(cats) > 6 and max(map(len, names)) > 3 else 0)
     elif feature.get("edges"):
         edges = np.asarray(feature["edges"])
         mids, width = (edges[:-1] + edges[1:]) / 2, np.diff(edges)

@@ -147,7 +147,7 @@ def quarantine_block(units: list[dict[str, Any]]) -> str:
         for u in units
     ]
     header = ["Unit", "When (UTC)", "Rows read", "Accepted", "Quarantined", "Duplicates", "Status"]
-    return f"<div class='keep'><h3>Ingestion and quarantine</h3>{table(header, rows, numeric={2, 3, 4, 5})}</div>"
+    return f"<h3>Ingestion and quarantine</h3>{table(header, rows, numeric={2, 3, 4, 5})}"
 
 
 def history_page(data: dict[str, Any], images: dict[str, str]) -> str:
