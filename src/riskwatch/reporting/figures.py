@@ -228,6 +228,7 @@ def performance_history(checks: Sequence[dict[str, Any]], *, metric_label: str) 
                 fontsize=7,
             )
         ax.set_xticks(x, [_short_batch(c["batch"]) for c in rows], rotation=30, fontsize=7)
+        ax.set_xlim(-0.75, max(len(rows), 6) - 0.25)
         ax.legend(fontsize=7, loc="lower left")
     else:
         ax.text(0.5, 0.5, "no labelled batch checked yet", ha="center", transform=ax.transAxes)
@@ -244,7 +245,8 @@ def drift_history(checks: Sequence[dict[str, Any]]) -> Figure:
     if rows:
         x = np.arange(len(rows))
         colors = ["#cc3311" if c["verdict"] == "drift" else REF for c in rows]
-        ax.bar(x, [c["drift_share"] for c in rows], color=colors)
+        ax.bar(x, [c["drift_share"] for c in rows], width=0.6, color=colors)
+        ax.set_xlim(-0.75, max(len(rows), 6) - 0.25)
         share = rows[-1].get("share_threshold")
         if isinstance(share, int | float):
             ax.axhline(share, color="grey", ls=":", label="dataset drift share")

@@ -56,7 +56,7 @@ def figure_plan(data: dict[str, Any]) -> dict[str, tuple[Callable[[], Figure], A
     plan: dict[str, tuple[Callable[[], Figure], Any]] = {}
     metrics = data["scoring"].get("metrics") or {}
     if metrics.get("confusion"):
-        title = f"Champion v{data['scoring']['model_version']} on {metrics.get('eval_set')}"
+        title = f"Champion v{data['scoring']['model_version']}"
         conf = metrics["confusion"]
         plan["confusionmatrix"] = (lambda: fg.confusion_matrix(conf, title=title), [conf, title])
     ev = data.get("eval") or {}
