@@ -78,6 +78,20 @@ def _login(browser: Any, base: str, page: str = "/", wait_for: str = "calllist")
     )
 
 
+def _follow(browser: Any, element: Any, wait_for: str = "calllist") -> None:
+    """Click ``element`` and wait until the next page replaced this one."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    old = browser.find_element(By.TAG_NAME, "html")
+    element.click()
+    WebDriverWait(browser, 60).until(expected_conditions.staleness_of(old))
+    WebDriverWait(browser, 60).until(
+        expected_conditions.presence_of_element_located((By.ID, wait_for))
+    )
+
+
 def _shot(browser: Any, tmp_path: Path, name: str) -> None:
     shot = tmp_path / name
     assert browser.save_screenshot(str(shot)) and shot.stat().st_size > 10_000
@@ -133,14 +147,14 @@ def test_filter_sort_page_client_and_export(browser, live_server: str, tmp_path:
     choice = industry.options[2].text
     industry.select_by_visible_text(choice)
     Select(browser.find_element(By.NAME, "sort")).select_by_value("value")
-    browser.find_element(By.CSS_SELECTOR, "#query button").click()
+    _follow(browser, browser.find_element(By.CSS_SELECTOR, "#query button"))
     rows = _table(browser)
     assert rows and all(r["industry"] == choice for r in rows)
     values = [float(r["value at risk"].replace(",", "")) for r in rows]
     assert values == sorted(values, reverse=True) and len(values) <= total
     _shot(browser, tmp_path, "dashboard-calllist.png")
     # the next page continues the same order under the same filter
-    browser.find_element(By.CSS_SELECTOR, "a[rel='next']").click()
+    _follow(browser, browser.find_element(By.CSS_SELECTOR, "a[rel='next']"))
     more = _table(browser)
     assert all(r["industry"] == choice for r in more)
     assert float(more[0]["value at risk"].replace(",", "")) <= values[-1]
@@ -149,12 +163,12 @@ def test_filter_sort_page_client_and_export(browser, live_server: str, tmp_path:
     box = browser.find_element(By.NAME, "q")
     wanted = _table(browser)[3]["client"]
     box.send_keys(wanted[-4:])
-    browser.find_element(By.CSS_SELECTOR, "#query button").click()
+    _follow(browser, browser.find_element(By.CSS_SELECTOR, "#query button"))
     found = _table(browser)
     assert found and all(wanted[-4:] in r["client"] for r in found)
     assert wanted in [r["client"] for r in found]
     # the client page: risk at each snapshot, the reasons, the place on the list
-    browser.find_element(By.LINK_TEXT, wanted).click()
+    _follow(browser, browser.find_element(By.LINK_TEXT, wanted), wait_for="history")
     points = browser.find_elements(By.CSS_SELECTOR, "svg.riskhistory circle.point")
     snapshots = browser.find_elements(By.CSS_SELECTOR, "#snapshots tr")[1:]
     assert len(points) == len(snapshots) >= 2  # the demo has monthly snapshots
@@ -180,7 +194,7 @@ def test_csv_export_is_the_current_view(browser, live_server: str, tmp_path: Pat
     choice = region.options[1].text
     region.select_by_visible_text(choice)
     Select(browser.find_element(By.NAME, "size")).select_by_visible_text("25")
-    browser.find_element(By.CSS_SELECTOR, "#query button").click()
+    _follow(browser, browser.find_element(By.CSS_SELECTOR, "#query button"))
     shown = _table(browser)
     matched = int(browser.find_elements(By.TAG_NAME, "h2")[-1].text.split()[2].replace(",", ""))
     browser.find_element(By.ID, "export").click()
