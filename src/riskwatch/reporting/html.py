@@ -116,7 +116,7 @@ def calls_block(risk: dict[str, Any]) -> str:
     clients = risk.get("clients", [])
     if not clients:
         return (
-            "<div class='answer' id='calls'><h3>Who do we call? The call list</h3>"
+            "<div class='answer' id='calls'><h3>Who do we call? Call list</h3>"
             f"<p>{escape(risk.get('note') or 'no call list yet')}</p></div>"
         )
     value = any(c.get("value_at_risk") is not None for c in clients)
@@ -140,7 +140,7 @@ def calls_block(risk: dict[str, Any]) -> str:
         + f". The top {len(clients)}:"
     )
     return (
-        "<div class='answer' id='calls'><h3>Who do we call? The call list</h3>"
+        "<div class='answer' id='calls'><h3>Who do we call? Call list</h3>"
         f"<p>{intro}</p><table>{head}{rows}</table></div>"
     )
 
