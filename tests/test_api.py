@@ -42,7 +42,9 @@ def client(demo_project: Path) -> TestClient:
 
 
 def _features(client: TestClient) -> set[str]:
-    schema = client.get("/openapi.json").json()["components"]["schemas"]["ClientRecord"]
+    schema = client.get("/openapi.json", headers=KEY).json()["components"]["schemas"][
+        "ClientRecord"
+    ]
     return set(schema["properties"])
 
 
@@ -57,6 +59,10 @@ def test_health_needs_no_key_but_everything_else_does(client: TestClient) -> Non
         "/models",
         "/drift",
         "/metrics",
+        "/openapi.json",
+        "/calllist.csv",
+        "/docs/assets/init.js",
+        "/docs/assets/swagger-ui-bundle.js",
     ):
         r = client.get(path)
         assert r.status_code == 401 and r.headers["content-type"].startswith(

@@ -18,7 +18,7 @@ PER_OPERATION = 200
 
 def test_no_server_errors_over_generated_requests(demo_project: Path) -> None:
     app = create_app(load_settings(demo_project, env={"RISKWATCH_API_KEY": "fuzz-key"}))
-    schema = schemathesis.openapi.from_asgi("/openapi.json", app)
+    schema = schemathesis.openapi.from_asgi("/openapi.json", app, headers=KEY)
     sent: dict[str, int] = {}
     failures: list[str] = []
     modes = [schemathesis.GenerationMode.POSITIVE, schemathesis.GenerationMode.NEGATIVE]

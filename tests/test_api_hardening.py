@@ -455,21 +455,55 @@ def test_dashboard_has_no_script_and_its_style_is_allowed_by_hash(client: TestCl
         assert f"'sha256-{digest}'" in page.headers["content-security-policy"]
 
 
-def test_docs_page_allows_only_its_own_inline_script(client: TestClient) -> None:
-    import base64
-    import hashlib
-
-    page = client.get("/docs")
-    assert page.status_code == 200
-    code = re.search(rb"<script>(.*?)</script>", page.content, flags=re.S)
-    assert code is not None
-    digest = base64.b64encode(hashlib.sha256(code.group(1)).digest()).decode()
-    csp = page.headers["content-security-policy"]
-    assert f"'sha256-{digest}'" in csp and "frame-ancestors 'none'" in csp
-    assert (
-        "script-src https://cdn.jsdelivr.net 'sha256-" in csp
-        and "'unsafe-inline'" not in csp.split("style-src")[0]
+def test_docs_pages_run_same_origin_scripts_only_and_need_the_key(
+    client: TestClient, demo_project: Path
+) -> None:
+    for path in ("/docs", "/redoc"):
+        assert client.get(path).status_code == 401  # the key form, not the page
+        page = client.get(path, headers=KEY)
+        assert page.status_code == 200 and "https://" not in page.text, path
+        scripts = re.findall(r"<script([^>]*)>(.*?)</script>", page.text, flags=re.S)
+        assert scripts and all(body.strip() == "" for _, body in scripts), path  # none inline
+        assert all(re.search(r'src="/docs/assets/[\w.-]+\.js"', attrs) for attrs, _ in scripts)
+        csp = page.headers["content-security-policy"]
+        script_src = re.search(r"script-src ([^;]*)", csp)
+        assert script_src is not None and script_src.group(1).strip() == "'self'", csp
+        assert "frame-ancestors 'none'" in csp and "https:" not in csp and "http:" not in csp
+        for src in re.findall(r'(?:src|href)="([^"]+)"', page.text):
+            asset = client.get(src, headers=KEY)
+            assert asset.status_code == 200 and len(asset.content) > 100, src
+    assert client.get("/openapi.json").status_code == 401
+    doc = client.get("/openapi.json", headers=KEY).json()
+    assert doc["components"]["securitySchemes"]["ApiKey"]["name"] == "X-API-Key"
+    assert "security" not in doc["paths"]["/health"]["get"]
+    assert doc["paths"]["/risk"]["get"]["security"] == [{"ApiKey": []}]
+    assert client.get("/docs/assets/..%2Fconsts.py", headers=KEY).status_code == 404
+    # api.public_docs = true: the docs open without the key; the answers still need it
+    settings = load_settings(demo_project, env={"RISKWATCH_API_KEY": "test-key"})
+    public = settings.model_copy(
+        update={"api": settings.api.model_copy(update={"public_docs": True})}
     )
+    open_docs = TestClient(create_app(public))
+    assert open_docs.get("/docs").status_code == 200
+    assert open_docs.get("/openapi.json").status_code == 200
+    assert open_docs.get("/risk").status_code == 401
+
+
+def test_login_returns_to_the_docs_but_never_to_another_site(demo_project: Path) -> None:
+    settings = load_settings(demo_project, env={"RISKWATCH_API_KEY": "test-key"})
+    c = TestClient(create_app(settings), follow_redirects=False)
+    page = c.get("/docs")
+    assert page.status_code == 401 and "name='after' value='/docs'" in page.text
+    done = c.post(
+        "/login", data={"key": "test-key", "csrf": _form_token(page.text), "after": "/docs"}
+    )
+    assert done.status_code == 303 and done.headers["location"] == "/docs"
+    assert c.get("/docs").status_code == 200 and c.get("/openapi.json").status_code == 200
+    for target in ("https://example.org/", "//example.org", "/\\example.org", "/risk"):
+        other = TestClient(c.app, follow_redirects=False)  # a new browser: a fresh form
+        token = _form_token(other.get("/").text)
+        done = other.post("/login", data={"key": "test-key", "csrf": token, "after": target})
+        assert done.status_code == 303 and done.headers["location"] == "/", target
 
 
 def _form_token(page: str) -> str:

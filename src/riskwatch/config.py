@@ -190,6 +190,7 @@ class ApiSettings(_Section):
     api_key: str | None = None
     max_body_bytes: Annotated[int, Field(gt=0)] = 5_000_000
     max_rows_per_request: Annotated[int, Field(gt=0)] = 10_000
+    public_docs: bool = False  # true: /docs, /redoc and /openapi.json without the key
 
 
 class RuntimeSettings(_Section):

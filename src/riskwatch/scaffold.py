@@ -75,6 +75,7 @@ drift_share = 0.5                  # dataset drift when this share of features d
 host = "127.0.0.1"
 port = 8000
 # api_key = "..."                  # better: RISKWATCH_API_KEY; required to bind beyond loopback
+# public_docs = false              # true: /docs and /openapi.json without the key
 
 [schedule]
 every = "1d"

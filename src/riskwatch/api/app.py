@@ -9,11 +9,8 @@ with no script, ``frame-ancestors 'none'``, ``X-Frame-Options: DENY``, ``nosniff
 
 from __future__ import annotations
 
-import base64
 import copy
-import hashlib
 import logging
-import re
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
@@ -21,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from riskwatch import __version__
@@ -35,12 +32,12 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("riskwatch.api")
 PROBLEM = "application/problem+json"
-SWAGGER_CDN = "https://cdn.jsdelivr.net"
 HSTS = (b"strict-transport-security", b"max-age=31536000")
 
 
 def security_headers() -> list[tuple[bytes, bytes]]:
-    """Headers added to every response that does not set its own (``/docs`` sets its own CSP).
+    """Headers added to every response that does not set its own (``/docs`` sets its own CSP:
+    scripts from this server only, :mod:`riskwatch.api.docs`).
 
     The CSP allows no script at all and, as style, only the dashboard's one stylesheet (by hash);
     no page may frame ours; answers are never cached.
@@ -78,6 +75,7 @@ def create_app(settings: Settings, *, session_secret: bytes | None = None) -> Fa
     """
     from riskwatch.api.auth import Auth, require_key
     from riskwatch.api.dashboard import router as dashboard
+    from riskwatch.api.docs import router as docs
     from riskwatch.api.routes import health, predict, results
 
     state = ApiState(settings)
@@ -90,6 +88,7 @@ def create_app(settings: Settings, *, session_secret: bytes | None = None) -> Fa
         debug=False,
         docs_url=None,
         redoc_url=None,
+        openapi_url=None,  # served by api.docs, behind the key
     )
     app.state.rw = state
     app.state.auth = Auth(settings.api.api_key, session_secret)
@@ -99,29 +98,11 @@ def create_app(settings: Settings, *, session_secret: bytes | None = None) -> Fa
     app.include_router(predict.router, dependencies=secured)
     app.include_router(results.router, dependencies=secured)
     app.include_router(dashboard)  # checks the key itself and offers a login form
-    app.add_api_route("/docs", swagger_page, include_in_schema=False)
+    app.include_router(docs)  # /docs, /redoc, /openapi.json: the key unless api.public_docs
     _handlers(app)
     app.openapi = lambda: openapi_document(app, state)  # type: ignore[method-assign]
     app.add_middleware(GuardMiddleware, state=state, max_body=settings.api.max_body_bytes)
     return app
-
-
-def swagger_page() -> HTMLResponse:
-    """``/docs``: Swagger UI (from its CDN) under a CSP that allows its one inline script only."""
-    from fastapi.openapi.docs import get_swagger_ui_html
-
-    page = get_swagger_ui_html(openapi_url="/openapi.json", title="riskwatch API")
-    body = bytes(page.body)
-    inline = re.findall(rb"<script>(.*?)</script>", body, flags=re.S)
-    hashes = " ".join(
-        f"'sha256-{base64.b64encode(hashlib.sha256(code).digest()).decode()}'" for code in inline
-    )
-    page.headers["Content-Security-Policy"] = (
-        f"default-src 'none'; script-src {SWAGGER_CDN} {hashes}; style-src {SWAGGER_CDN} "
-        "'unsafe-inline'; img-src 'self' data: https://fastapi.tiangolo.com; connect-src 'self'; "
-        "frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
-    )
-    return page
 
 
 def _lifespan(settings: Settings) -> Callable[[FastAPI], AbstractAsyncContextManager[None]]:
@@ -145,14 +126,18 @@ def _lifespan(settings: Settings) -> Callable[[FastAPI], AbstractAsyncContextMan
 
 
 def openapi_document(app: FastAPI, state: ApiState) -> dict[str, Any]:
-    """The OpenAPI document, with ``ClientRecord`` built from the champion being served."""
+    """The OpenAPI document, with ``ClientRecord`` built from the champion being served and
+    the API key declared (so Swagger UI offers "Authorize")."""
     from fastapi.openapi.utils import get_openapi
+
+    from riskwatch.api.docs import security_scheme
 
     base = getattr(app, "_rw_openapi_base", None)
     if base is None:
         base = get_openapi(
             title=app.title, version=app.version, description=app.description, routes=app.routes
         )
+        security_scheme(base)
         app._rw_openapi_base = base  # type: ignore[attr-defined]
     doc = copy.deepcopy(base)
     record = state.record_model().model_json_schema(

@@ -122,8 +122,10 @@ def _print_diagnostics(out: dict[str, Any]) -> None:
 @app.command()
 def report(ctx: typer.Context, json_out: JsonOption = False) -> None:
     """Write a new HTML + PDF report (with PNGs) into the workspace; earlier ones are kept."""
+    from riskwatch.errors import require
     from riskwatch.reporting.report import build_report
 
+    require("matplotlib", "reports", "riskwatch report")
     with run_context(settings_of(ctx)) as run:
         paths = build_report(run)
     if json_out:
@@ -131,9 +133,14 @@ def report(ctx: typer.Context, json_out: JsonOption = False) -> None:
             {
                 "folder": str(paths.folder),
                 "html": str(paths.html),
-                "pdf": str(paths.pdf),
+                "pdf": str(paths.pdf) if paths.pdf else None,
                 "pngs": [str(p) for p in paths.pngs],
             }
         )
         return
-    typer.echo(f"report: {paths.html}\npdf:    {paths.pdf}")
+    typer.echo(f"report: {paths.html}")
+    typer.echo(
+        f"pdf:    {paths.pdf}"
+        if paths.pdf
+        else "pdf:    not written (no PDF engine: pip install weasyprint)"
+    )

@@ -93,7 +93,7 @@ def score_distribution(p: Sequence[float], threshold: float) -> Figure:
     fig = Figure(figsize=SIZE)
     ax = fig.subplots()
     ax.hist(np.asarray(p), bins=30, range=(0, 1), color="#4477aa")
-    ax.axvline(threshold, c="red", ls="--", label=f"threshold {threshold:g}")
+    ax.axvline(threshold, c="red", ls="--", label=f"threshold {threshold:.3f}")
     ax.set(xlabel="risk score", ylabel="clients", title="Risk-score distribution")
     ax.legend()
     fig.tight_layout()
@@ -164,3 +164,100 @@ def step_timings(timings: dict[str, Any]) -> Figure:
         ax.legend(fontsize=7)
     fig.tight_layout()
     return fig
+
+
+REF, CUR = "#4477aa", "#ee7733"
+
+
+def distribution(feature: dict[str, Any], *, label: str) -> Figure:
+    """Reference vs current distribution of one feature (binned shares, as answered)."""
+    fig = Figure(figsize=(4.6, 2.9))
+    ax = fig.subplots()
+    if feature.get("categories"):
+        cats = feature["categories"]
+        x = np.arange(len(cats))
+        ax.bar(x - 0.2, feature["reference"], 0.4, color=REF, label="reference (training)")
+        ax.bar(x + 0.2, feature["current"], 0.4, color=CUR, label="newest batch")
+        names = [str(c)[:12] for c in cats]
+        ax.set_xticks(x, names, rotation=45 if len(cats) > 6 and max(map(len, names)) > 3 else 0)
+    elif feature.get("edges"):
+        edges = np.asarray(feature["edges"])
+        mids, width = (edges[:-1] + edges[1:]) / 2, np.diff(edges)
+        ax.bar(
+            mids, feature["reference"], width, color=REF, alpha=0.55, label="reference (training)"
+        )
+        ax.step(mids, feature["current"], where="mid", color=CUR, lw=2, label="newest batch")
+    ax.set(ylabel="share of rows", title=label)
+    ax.title.set_fontsize(10)
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    return fig
+
+
+def performance_history(checks: Sequence[dict[str, Any]], *, metric_label: str) -> Figure:
+    """The champion's metric on each new labelled batch, with its interval and the drift limit."""
+    rows = [c for c in checks if isinstance(c.get("value"), int | float)]
+    fig = Figure(figsize=(7.0, 2.7))
+    ax = fig.subplots()
+    x = np.arange(len(rows))
+    if rows:
+        values = np.array([c["value"] for c in rows])
+        lo = np.array([(c.get("interval") or [v, v])[0] for c, v in zip(rows, values, strict=True)])
+        hi = np.array([(c.get("interval") or [v, v])[1] for c, v in zip(rows, values, strict=True)])
+        ax.errorbar(
+            x,
+            values,
+            yerr=[values - lo, hi - values],
+            fmt="o-",
+            color=REF,
+            capsize=3,
+            label=f"{metric_label} (95% interval)",
+        )
+        limits = np.array(
+            [c["limit"] if isinstance(c.get("limit"), int | float) else np.nan for c in rows],
+            dtype=np.float64,
+        )
+        ax.scatter(x, limits, marker="_", s=500, color="#cc3311", label="drift limit")
+        for i, c in enumerate(rows):
+            ax.annotate(
+                f"v{c['model_version']}",
+                (i, values[i]),
+                textcoords="offset points",
+                xytext=(0, 7),
+                ha="center",
+                fontsize=7,
+            )
+        ax.set_xticks(x, [_short_batch(c["batch"]) for c in rows], rotation=30, fontsize=7)
+        ax.set_xlim(-0.75, max(len(rows), 6) - 0.25)
+        ax.legend(fontsize=7, loc="lower left")
+    else:
+        ax.text(0.5, 0.5, "no labelled batch checked yet", ha="center", transform=ax.transAxes)
+    ax.set(ylabel=metric_label, title="Champion on each new labelled batch")
+    fig.tight_layout()
+    return fig
+
+
+def drift_history(checks: Sequence[dict[str, Any]]) -> Figure:
+    """Share of drifted features per check (red: the check's verdict was drift)."""
+    fig = Figure(figsize=(7.0, 2.3))
+    ax = fig.subplots()
+    rows = [c for c in checks if isinstance(c.get("drift_share"), int | float)]
+    if rows:
+        x = np.arange(len(rows))
+        colors = ["#cc3311" if c["verdict"] == "drift" else REF for c in rows]
+        ax.bar(x, [c["drift_share"] for c in rows], width=0.6, color=colors)
+        ax.set_xlim(-0.75, max(len(rows), 6) - 0.25)
+        share = rows[-1].get("share_threshold")
+        if isinstance(share, int | float):
+            ax.axhline(share, color="grey", ls=":", label="dataset drift share")
+            ax.legend(fontsize=7)
+        ax.set_xticks(x, [_short_batch(c["batch"]) for c in rows], rotation=30, fontsize=7)
+    else:
+        ax.text(0.5, 0.5, "no drift check yet", ha="center", transform=ax.transAxes)
+    ax.set(ylabel="features drifted", ylim=(0, 1), title="Drifted share of features per check")
+    fig.tight_layout()
+    return fig
+
+
+def _short_batch(batch: str) -> str:
+    return str(batch).replace("dataset ", "")[:16]

@@ -326,3 +326,22 @@ def champion_created_at(db: Database) -> str | None:
         "WHERE a.alias = 'champion'"
     )
     return None if value is None else str(value)
+
+
+def metrics_by_eval_set(db: Database) -> dict[str, list[dict[str, Any]]]:
+    """Evaluation set -> the newest metrics of every version scored on it, oldest version first
+    (a set scored for one version only is left out: nothing to compare)."""
+    rows = db.execute(
+        "SELECT model_version, eval_set, metrics, computed_at FROM model_metrics ORDER BY id"
+    )
+    latest: dict[tuple[str, int], dict[str, Any]] = {}
+    for version, eval_set, metrics, at in rows:
+        latest[(str(eval_set), int(version))] = {
+            "version": int(version),
+            "computed_at": at,
+            "metrics": json.loads(metrics),
+        }
+    out: dict[str, list[dict[str, Any]]] = {}
+    for (eval_set, _), entry in sorted(latest.items(), key=lambda kv: (kv[0][0], kv[0][1])):
+        out.setdefault(eval_set, []).append(entry)
+    return {k: v for k, v in out.items() if len(v) > 1}

@@ -12,12 +12,13 @@ its first file, as a full disk would. Nothing else reads the variable.
 from __future__ import annotations
 
 import errno
+import json
 import os
 import shutil
 import uuid
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from riskwatch.errors import RiskwatchError
 
@@ -26,6 +27,7 @@ if TYPE_CHECKING:
 
 TMP_PREFIX = ".tmp-"
 FAULT_ENV = "RISKWATCH_TEST_FAIL_REPORT"
+FIGURES = "figures"
 
 
 def write_report(ws: Workspace, files: dict[str, bytes]) -> Path:
@@ -93,3 +95,53 @@ def _final_name(root: Path) -> Path:
     while (root / f"{stamp}-{n}").exists():
         n += 1
     return root / f"{stamp}-{n}"
+
+
+def previous_report(ws: Workspace) -> dict[str, Any] | None:
+    """The newest finished report: its folder name, time (UTC, from the name), its
+    ``apireturns.json`` and ``summary.json`` (None when absent or unreadable)."""
+    for folder in reversed(report_folders(ws)):
+        answers = _read_json(folder / "apireturns.json")
+        if answers is None:
+            continue
+        try:
+            at = datetime.strptime(folder.name.split("-")[0], "%Y%m%dT%H%M%SZ").replace(tzinfo=UTC)
+        except ValueError:
+            continue
+        return {
+            "folder": folder.name,
+            "at": at.isoformat(),
+            "answers": answers,
+            "summary": _read_json(folder / "summary.json"),
+        }
+    return None
+
+
+def _read_json(path: Path) -> Any:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+
+
+def cached_figure(ws: Workspace, digest: str) -> bytes | None:
+    """A figure rendered earlier from the same data (its PNG), or None."""
+    try:
+        return (ws.cache / FIGURES / f"{digest}.png").read_bytes()
+    except OSError:
+        return None
+
+
+def store_figure(ws: Workspace, digest: str, png: bytes, *, keep: int = 300) -> None:
+    """Keep a rendered figure by the digest of its data (atomic); the oldest beyond ``keep`` go."""
+    from riskwatch.storage.workspace import atomic_write_bytes
+
+    folder = ws.cache / FIGURES
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        atomic_write_bytes(folder / f"{digest}.png", png)
+        files = sorted(folder.glob("*.png"), key=lambda p: p.stat().st_mtime)
+        for old in files[:-keep]:
+            old.unlink(missing_ok=True)
+    except OSError:
+        pass  # a cache: the figure is rendered again next time

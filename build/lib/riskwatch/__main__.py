@@ -1,0 +1,5 @@
+"""``python -m riskwatch`` runs the CLI."""
+
+from riskwatch.cli import main
+
+main()

@@ -1,0 +1,1 @@
+"""The model: pure training, metrics, explanations and the one scoring path."""

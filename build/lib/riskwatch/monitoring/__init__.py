@@ -1,0 +1,1 @@
+"""Monitoring: data, prediction and performance drift; the label-free performance estimate."""

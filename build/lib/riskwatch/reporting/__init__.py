@@ -1,0 +1,1 @@
+"""Reporting: figures from results (figures.py) and the HTML/PDF report job (report.py)."""
