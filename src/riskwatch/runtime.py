@@ -37,11 +37,19 @@ def resolve_threads(setting: int | None) -> int:
     return max(1, setting) if setting else available_cores()
 
 
+def _load_pools() -> None:
+    """Load numpy's BLAS and scikit-learn's OpenMP runtime: threadpoolctl only limits the thread
+    pools of libraries already loaded."""
+    import numpy  # noqa: F401
+    import sklearn.utils._openmp_helpers  # noqa: F401
+
+
 @contextmanager
 def limited(threads: int) -> Iterator[None]:
     """Limit OpenMP and BLAS thread pools inside the block."""
     from threadpoolctl import threadpool_limits
 
+    _load_pools()
     with threadpool_limits(limits=threads):
         yield
 
@@ -50,4 +58,5 @@ def limit_process(threads: int) -> None:
     """Limit OpenMP and BLAS thread pools for the rest of the process (the API server)."""
     from threadpoolctl import threadpool_limits
 
+    _load_pools()
     threadpool_limits(limits=threads)

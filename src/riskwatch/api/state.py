@@ -205,6 +205,9 @@ class ApiState(RunContext):
         )
 
     def _serve(self, model: LoadedModel) -> None:
+        from riskwatch.runtime import limit_process
+
+        limit_process(1)  # one thread per request: no OpenMP pool waiting for a busy core
         self._serving = model
         self._models = {model.version: model}  # keep only the model being served
         self._refused.pop(model.version, None)
