@@ -226,3 +226,23 @@ def test_demo_drift_is_flagged_at_the_injected_month_and_not_before(tmp_path: Pa
             gaps.append(abs(estimate_performance(scores)["precision_at_k_fraction"] - realised))
     assert verdicts == {5: "no_drift", 6: "no_drift", 7: "drift", 8: "drift"}
     assert max(gaps) < 0.05
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    n=st.integers(2, 120),
+    seed=st.integers(0, 10_000),
+    metric=st.sampled_from(["roc_auc", "pr_auc", "f1", "precision", "recall", "brier", "accuracy"]),
+)
+def test_vectorised_bootstrap_equals_the_metrics_one_by_one(n: int, seed: int, metric: str) -> None:
+    """The bootstrap computes only the tested metric, for all resamples at once: same values."""
+    from riskwatch.model.metrics import compute_metrics, resampled
+
+    rng = np.random.default_rng(seed)
+    y = (rng.random(n) < 0.35).astype(int)
+    p = np.round(rng.random(n), 1)  # ties on purpose
+    idx = rng.integers(0, n, (12, n))
+    fast = resampled(metric, y, p, idx, threshold=0.5)
+    for row, value in zip(idx, fast, strict=True):
+        slow = compute_metrics(y[row], p[row], threshold=0.5, bootstrap=False).get(metric)
+        assert (np.isnan(value) and slow is None) or value == pytest.approx(slow, abs=1e-12)

@@ -134,19 +134,15 @@ def _intervals(
 ) -> dict[str, list[float] | None]:
     """95% bootstrap intervals of the headline metrics (small data only: it is cheap there)."""
     rng = np.random.default_rng(0)
-    values: dict[str, list[float]] = {m: [] for m in INTERVAL_METRICS}
-    for _ in range(resamples):
-        idx = rng.integers(0, len(y), len(y))
-        m = compute_metrics(y[idx], p[idx], threshold=threshold, bins=bins, bootstrap=False)
-        for name in INTERVAL_METRICS:
-            if m.get(name) is not None:
-                values[name].append(float(m[name]))
-    return {
-        name: [float(np.percentile(v, 2.5)), float(np.percentile(v, 97.5))]
-        if len(v) >= 20
-        else None
-        for name, v in values.items()
-    }
+    idx = rng.integers(0, len(y), (resamples, len(y)))
+    out: dict[str, list[float] | None] = {}
+    for name in INTERVAL_METRICS:
+        v = resampled(name, y, p, idx, threshold=threshold)
+        v = v[~np.isnan(v)]
+        out[name] = (
+            [float(np.percentile(v, 2.5)), float(np.percentile(v, 97.5))] if len(v) >= 20 else None
+        )
+    return out
 
 
 def _undef(store: dict[str, str], name: str, reason: str) -> Any:
@@ -181,3 +177,89 @@ def calibration_curve(y: Any, p: Any, *, bins: int = 10) -> dict[str, list[float
             obs.append(float(y[mask].mean()))
             count.append(float(mask.sum()))
     return {"predicted": pred, "observed": obs, "count": count}
+
+
+VECTORISED = ("roc_auc", "pr_auc", "f1", "precision", "recall", "accuracy", "brier")
+
+
+def resampled(
+    metric: str,
+    y: np.ndarray,
+    p: np.ndarray,
+    idx: np.ndarray,
+    *,
+    threshold: float = 0.5,
+) -> np.ndarray:
+    """``metric`` on every bootstrap resample at once (rows of ``idx``); NaN where undefined.
+
+    Only the metric being tested is computed, as matrix operations over the resamples: ROC AUC by
+    ranks (ties count one half), PR AUC as average precision, the threshold metrics by counts.
+
+    Raises:
+        KeyError: a metric without a vectorised form (see ``VECTORISED``).
+    """
+    if metric not in VECTORISED:
+        raise KeyError(metric)
+    ys = np.asarray(y, dtype=np.float64)[idx]
+    ps = np.asarray(p, dtype=np.float64)[idx]
+    n = ys.shape[1]
+    pos = ys.sum(axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        if metric == "brier":
+            return np.asarray(((ps - ys) ** 2).mean(axis=1))
+        if metric in ("f1", "precision", "recall", "accuracy"):
+            pred = ps >= threshold
+            tp = (pred & (ys == 1)).sum(axis=1)
+            fp = (pred & (ys == 0)).sum(axis=1)
+            fn = pos - tp
+            if metric == "precision":
+                return np.where(tp + fp > 0, tp / (tp + fp), np.nan)
+            if metric == "recall":
+                return np.where(pos > 0, tp / pos, np.nan)
+            if metric == "accuracy":
+                return np.asarray((tp + (n - pos - fp)) / n)
+            return np.where(2 * tp + fp + fn > 0, 2 * tp / (2 * tp + fp + fn), np.nan)
+        order = np.argsort(ps, axis=1, kind="stable")
+        sp = np.take_along_axis(ps, order, axis=1)
+        sy = np.take_along_axis(ys, order, axis=1)
+        neg = n - pos
+        if metric == "roc_auc":
+            ranks = _average_ranks(sp)
+            auc = ((ranks * sy).sum(axis=1) - pos * (pos + 1) / 2) / (pos * neg)
+            return np.where((pos > 0) & (neg > 0), auc, np.nan)
+        # average precision: the precision at each positive, highest scores first, ties together
+        sp, sy = sp[:, ::-1], sy[:, ::-1]
+        hits = np.cumsum(sy, axis=1)
+        last = np.concatenate([sp[:, 1:] != sp[:, :-1], np.ones((len(sp), 1), bool)], axis=1)
+        counts = np.arange(1, n + 1)
+        # within a tie block, precision is taken at the block's end (as scikit-learn does)
+        block_hits = _fill_back(np.where(last, hits, np.nan))
+        block_size = _fill_back(np.where(last, counts, np.nan))
+        ap = (sy * block_hits / block_size).sum(axis=1) / pos
+        return np.where((pos > 0) & (neg > 0), ap, np.nan)
+
+
+def _average_ranks(sorted_scores: np.ndarray) -> np.ndarray:
+    """1-based ranks of row-wise sorted scores, ties given their average rank."""
+    n = sorted_scores.shape[1]
+    ranks = np.broadcast_to(np.arange(1, n + 1, dtype=np.float64), sorted_scores.shape).copy()
+    new = np.concatenate(
+        [np.ones((len(sorted_scores), 1), bool), sorted_scores[:, 1:] != sorted_scores[:, :-1]],
+        axis=1,
+    )
+    if new.all():
+        return ranks
+    start = _fill_forward(np.where(new, ranks, np.nan))
+    end_mark = np.concatenate([new[:, 1:], np.ones((len(new), 1), bool)], axis=1)
+    end = _fill_back(np.where(end_mark, ranks, np.nan))
+    return np.asarray((start + end) / 2)
+
+
+def _fill_forward(a: np.ndarray) -> np.ndarray:
+    idx = np.where(~np.isnan(a), np.arange(a.shape[1]), 0)
+    np.maximum.accumulate(idx, axis=1, out=idx)
+    return np.take_along_axis(a, idx, axis=1)
+
+
+def _fill_back(a: np.ndarray) -> np.ndarray:
+    return _fill_forward(a[:, ::-1])[:, ::-1]

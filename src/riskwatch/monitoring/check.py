@@ -140,6 +140,7 @@ def _check(ctx: RunContext, model: LoadedModel, batch: pd.DataFrame, name: str) 
             realised = compute_metrics(
                 y,
                 scores,
+                bootstrap=False,
                 threshold=model.threshold,
                 top_k_fraction=sc.top_k_fraction,
                 top_k_count=sc.top_k_count,

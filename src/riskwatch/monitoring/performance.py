@@ -165,15 +165,27 @@ class PerformanceDriftCalculator:
         )
 
     def _interval(self, y: np.ndarray, scores: np.ndarray) -> tuple[float, float] | None:
-        from riskwatch.model.metrics import compute_metrics
+        """A 95% bootstrap interval of the tested metric: only that metric, computed for all
+        resamples at once (in batches that bound the memory)."""
+        from riskwatch.model.metrics import VECTORISED, compute_metrics, resampled
 
         rng = np.random.default_rng(self.seed)
-        values = []
-        for _ in range(self.bootstrap if len(y) <= 5000 else 50):
-            idx = rng.integers(0, len(y), len(y))
-            v = compute_metrics(y[idx], scores[idx], bootstrap=False, **self.kw).get(self.metric)
-            if v is not None:
-                values.append(v)
+        n, total = len(y), self.bootstrap
+        values: list[float] = []
+        if self.metric in VECTORISED:
+            batch = max(1, min(total, 4_000_000 // max(n, 1)))
+            for start in range(0, total, batch):
+                idx = rng.integers(0, n, (min(batch, total - start), n))
+                got = resampled(self.metric, y, scores, idx, threshold=self.kw["threshold"])
+                values += [float(v) for v in got if not np.isnan(v)]
+        else:  # top-k metrics and the like: one resample at a time
+            for _ in range(total if n <= 5000 else 50):
+                idx = rng.integers(0, n, n)
+                v = compute_metrics(y[idx], scores[idx], bootstrap=False, **self.kw).get(
+                    self.metric
+                )
+                if v is not None:
+                    values.append(v)
         if len(values) < 10:
             return None
         lo, hi = np.percentile(values, [2.5, 97.5])
