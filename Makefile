@@ -30,7 +30,7 @@ $(VENV)/.dev: requirements-dev.lock pyproject.toml | $(BIN)/python
 run: $(VENV)/.runtime
 	@test -f $(CONFIG) || $(BIN)/riskwatch init --demo $(CONFIG)
 	@if grep -q '^\[sources.demo\]' $(CONFIG); then $(BIN)/riskwatch demo --if-empty --source demo --load-months 6; fi
-	$(BIN)/riskwatch run
+	$(BIN)/riskwatch run --wait
 	@$(BIN)/riskwatch status
 
 test: $(VENV)/.dev

@@ -33,7 +33,12 @@ def toml_value(value: Any) -> str:
 def write_config(
     folder: Path, sections: dict[str, dict[str, Any]], name: str = "riskwatch.toml"
 ) -> Path:
-    """Write a TOML config; nested dicts become sub-tables (``sources.x``)."""
+    """Write a TOML config; nested dicts become sub-tables (``sources.x``).
+
+    Reports are written inline unless the sections say otherwise: tests read them right after
+    the run (tests/test_report_background.py covers the background default).
+    """
+    sections = {"report": {"background": False}, **sections}
     lines: list[str] = []
 
     def emit(prefix: str, table: dict[str, Any]) -> None:

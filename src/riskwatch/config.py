@@ -199,6 +199,12 @@ class RuntimeSettings(_Section):
     threads: Annotated[int, Field(gt=0)] | None = None  # default: every core this process may use
 
 
+class ReportSettings(_Section):
+    """When the HTML/PDF report of a run is written."""
+
+    background: bool = True  # after the run's decisions, by a child process (`run --wait`: inline)
+
+
 class ScheduleSettings(_Section):
     """The cron schedule of ``riskwatch run``."""
 
@@ -353,6 +359,7 @@ class Settings(_Section):
     api: ApiSettings = ApiSettings()
     schedule: ScheduleSettings = ScheduleSettings()
     runtime: RuntimeSettings = RuntimeSettings()
+    report: ReportSettings = ReportSettings()
     alerts: AlertSettings = AlertSettings()
     config_path: Path | None = None
 

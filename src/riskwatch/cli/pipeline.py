@@ -37,6 +37,12 @@ def run(
         bool,
         typer.Option("--cron", help="Quiet mode for cron: log to workspace/logs (rotated)."),
     ] = False,
+    wait: Annotated[
+        bool,
+        typer.Option(
+            "--wait", help="Write the report before returning (default: report.background)."
+        ),
+    ] = False,
 ) -> None:
     """Run the whole process: new data? drift? retrain, gated redeploy, diagnostics, report.
 
@@ -57,7 +63,9 @@ def run(
                 result = run_pipeline(context, dry_run=True)
             else:
                 with ws.lock():
-                    result = run_pipeline(context, trigger="cron" if cron else "cli", progress=show)
+                    result = run_pipeline(
+                        context, trigger="cron" if cron else "cli", progress=show, wait_report=wait
+                    )
         except RiskwatchError as exc:
             log.error("run failed: %s", exc)
             raise

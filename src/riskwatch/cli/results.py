@@ -120,14 +120,48 @@ def _print_diagnostics(out: dict[str, Any]) -> None:
 
 
 @app.command()
-def report(ctx: typer.Context, json_out: JsonOption = False) -> None:
+def report(
+    ctx: typer.Context,
+    json_out: JsonOption = False,
+    for_version: Annotated[
+        int | None,
+        typer.Option(
+            "--for-version",
+            min=1,
+            help="Write the report a run left for this dataset version (waits for the run's "
+            "lock; does nothing if it is already written).",
+        ),
+    ] = None,
+    run_id: Annotated[
+        int | None, typer.Option("--run-id", min=1, help="The run it belongs to.")
+    ] = None,
+) -> None:
     """Write a new HTML + PDF report (with PNGs) into the workspace; earlier ones are kept."""
     from riskwatch.errors import require
+    from riskwatch.pipeline.run import write_report
     from riskwatch.reporting.report import build_report
+    from riskwatch.storage import runs
+    from riskwatch.storage.metadata import now
 
     require("matplotlib", "reports", "riskwatch report")
     with run_context(settings_of(ctx)) as run:
-        paths = build_report(run)
+        if for_version is not None:
+            with run.ws.lock(wait=True):
+                if runs.get_marker(run.db, runs.REPORTED) == for_version:
+                    typer.echo(f"the report of dataset v{for_version} is already written")
+                    return
+                started = now()
+                paths = write_report(run, version=for_version, run_id=run_id)
+                runs.record_step(
+                    run.db,
+                    run_id,
+                    "report",
+                    started,
+                    0.0,
+                    f"written to {paths.folder} (background)",
+                )
+        else:
+            paths = build_report(run)
     if json_out:
         print_json(
             {

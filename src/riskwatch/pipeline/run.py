@@ -165,6 +165,7 @@ def run(
     dry_run: bool = False,
     progress: Progress | None = None,
     alert: bool = True,
+    wait_report: bool = False,
 ) -> RunResult:
     """Run the whole process once; the caller holds the workspace lock (unless dry-run).
 
@@ -178,7 +179,7 @@ def run(
     result: RunResult | None = None
     error: Exception | None = None
     try:
-        result = _run(ctx, trigger, progress)
+        result = _run(ctx, trigger, progress, wait_report)
         return result
     except Exception as exc:
         error = exc
@@ -195,7 +196,7 @@ def _alert(ctx: RunContext, result: RunResult | None, error: Exception | None) -
         after_run(ctx, result, error)
 
 
-def _run(ctx: RunContext, trigger: str, progress: Progress | None) -> RunResult:
+def _run(ctx: RunContext, trigger: str, progress: Progress | None, wait_report: bool) -> RunResult:
     settings, db = ctx.settings, ctx.db
     try:
         pending = find_pending(settings, db)
@@ -219,7 +220,7 @@ def _run(ctx: RunContext, trigger: str, progress: Progress | None) -> RunResult:
     run_id = runs.start_run(db, trigger)
     steps = _Steps(db, run_id, progress)
     try:
-        result = _process(ctx, pending, steps)
+        result = _process(ctx, pending, steps, wait_report)
     except Exception as exc:
         message = failures.one_line(exc)
         outcome = (db, run_id, "failed", f"failed: {message}")
@@ -235,7 +236,7 @@ def _run(ctx: RunContext, trigger: str, progress: Progress | None) -> RunResult:
     return result
 
 
-def _process(ctx: RunContext, pending: Pending, steps: _Steps) -> RunResult:
+def _process(ctx: RunContext, pending: Pending, steps: _Steps, wait_report: bool) -> RunResult:
     """Steps 1-6 once there is work."""
     from riskwatch.ingest import job
 
@@ -265,7 +266,8 @@ def _process(ctx: RunContext, pending: Pending, steps: _Steps) -> RunResult:
     if processed != version or pending.champion_too_old:
         outcome = _decide(ctx, steps, processed, pending.champion_too_old)
         runs.set_marker(ctx.db, runs.PROCESSED, version)
-    report_path = _report(ctx, steps, version)
+    inline = wait_report or not ctx.settings.report.background
+    report_path = _report(ctx, steps, version, inline=inline)
     return RunResult(
         steps.run_id,
         "ok",
@@ -342,15 +344,16 @@ def _decide(ctx: RunContext, steps: _Steps, processed: int | None, too_old: bool
     return f"retrained ({why}); v{trained.version} {verb}"
 
 
-def _report(ctx: RunContext, steps: _Steps, version: int) -> str | None:
-    """Step 6: diagnostics, call list, report and API-style output (skipped when already written)."""
+def _report(ctx: RunContext, steps: _Steps, version: int, *, inline: bool) -> str | None:
+    """Step 6: diagnostics, call list, and the report with the API-style output (skipped when
+    already written). The report is written by a child process after the run unless ``inline``:
+    a run's decisions do not wait for figures and a PDF."""
     if runs.get_marker(ctx.db, runs.REPORTED) == version:
         return None
     import importlib.util
 
     from riskwatch.answers.risk import record_top
     from riskwatch.monitoring.diagnostics import run_diagnostics
-    from riskwatch.reporting.report import build_report
 
     with steps.step("diagnostics") as info:
         run_diagnostics(ctx)
@@ -361,10 +364,53 @@ def _report(ctx: RunContext, steps: _Steps, version: int) -> str | None:
             info["decision"] = "skipped: pip install 'riskwatch[reports]' for HTML/PDF reports"
             runs.set_marker(ctx.db, runs.REPORTED, version)
             return None
-        paths = build_report(ctx, run_id=steps.run_id)
+        if not inline:
+            pid, log = spawn_report(ctx, version=version, run_id=steps.run_id)
+            info["decision"] = f"writing in the background (pid {pid}; log {log})"
+            return None
+        paths = write_report(ctx, version=version, run_id=steps.run_id)
         info["decision"] = f"written to {paths.folder}"
-    runs.set_marker(ctx.db, runs.REPORTED, version)
     return str(paths.html)
+
+
+def write_report(ctx: RunContext, *, version: int, run_id: int | None) -> Any:
+    """Write the report of dataset ``version`` and mark it written (the caller holds the lock)."""
+    from riskwatch.reporting.report import build_report
+
+    paths = build_report(ctx, run_id=run_id)
+    runs.set_marker(ctx.db, runs.REPORTED, version)
+    return paths
+
+
+def spawn_report(ctx: RunContext, *, version: int, run_id: int | None) -> tuple[int, str]:
+    """Start ``riskwatch report --for-version`` detached; it waits for this run's lock."""
+    import subprocess
+    import sys
+
+    log = ctx.ws.logs / "report.log"
+    log.parent.mkdir(parents=True, exist_ok=True)
+    command = [
+        sys.executable,
+        "-m",
+        "riskwatch",
+        "--config",
+        str(ctx.settings.config_file),
+        "report",
+        "--for-version",
+        str(version),
+    ]
+    if run_id is not None:
+        command += ["--run-id", str(run_id)]
+    with log.open("ab") as out:
+        child = subprocess.Popen(
+            command,
+            stdin=subprocess.DEVNULL,
+            stdout=out,
+            stderr=out,
+            start_new_session=True,
+            close_fds=True,
+        )
+    return child.pid, str(log.relative_to(ctx.ws.root))
 
 
 def _top(ctx: RunContext, n: int = 5) -> list[dict[str, Any]]:

@@ -14,6 +14,10 @@ def render(result: Any) -> str:
         lines.append(f"champion: model v{result.champion}")
     if result.report:
         lines.append(f"report: {result.report}")
+    else:
+        background = next((s["decision"] for s in result.steps if s.get("step") == "report"), "")
+        if background.startswith("writing in the background"):
+            lines.append(f"report: {background}")
     if result.top:
         lines.append("top of the call list:")
         for client in result.top:
