@@ -356,7 +356,7 @@ def test_briefly_unreadable_champion_is_retried_and_reported(project: Path) -> N
 
 
 def test_tampered_champion_at_start_serves_the_previous_version_loudly(project: Path) -> None:
-    done = run_cli("deploy", "--version", "2", "--force", "--reason", "test", config=project)
+    done = run_cli("deploy", "--model-version", "2", "--force", "--reason", "test", config=project)
     assert done.returncode == 0, done.stderr
     artifact = project.parent / "ws" / "models" / "v2" / "model.joblib"
     good = artifact.read_bytes()
@@ -379,7 +379,7 @@ def test_tampered_champion_at_start_serves_the_previous_version_loudly(project: 
 
 
 def test_no_verified_model_at_all_is_a_503_that_says_why(project: Path) -> None:
-    done = run_cli("deploy", "--version", "2", "--force", "--reason", "test", config=project)
+    done = run_cli("deploy", "--model-version", "2", "--force", "--reason", "test", config=project)
     assert done.returncode == 0, done.stderr
     for v in (1, 2):
         artifact = project.parent / "ws" / "models" / f"v{v}" / "model.joblib"
