@@ -206,7 +206,9 @@ def test_hot_reload_and_tampered_model_keeps_serving(demo_project: Path, tmp_pat
     assert c.get("/ready").json()["model_version"] == 1
     assert run_cli("train", config=config).returncode == 0
     assert (
-        run_cli("deploy", "--model-version", "2", "--force", "--reason", "test", config=config).returncode
+        run_cli(
+            "deploy", "--model-version", "2", "--force", "--reason", "test", config=config
+        ).returncode
         == 0
     )
     app.state.rw._checked = 0.0  # skip the 1 s reload interval

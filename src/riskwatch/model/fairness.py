@@ -30,8 +30,7 @@ def group_metrics(
     """Per-group selection rate, recall and precision at ``threshold``, and their ratios."""
     y = np.asarray(y, dtype=np.int64)
     flagged = np.asarray(p, dtype=np.float64) >= threshold
-    values = np.asarray(groups, dtype=object)
-    values = np.where([v is None or v != v for v in values], "(missing)", values).astype(str)
+    values = _labels(groups)
     names, counts = np.unique(values, return_counts=True)
     order = np.argsort(-counts)[:max_groups]
     rows: list[dict[str, Any]] = []
@@ -52,3 +51,17 @@ def group_metrics(
         vals = [float(r[metric]) for r in rows if r["rows"] >= MIN_GROUP and r[metric] is not None]
         ratios[metric] = min(vals) / max(vals) if len(vals) >= 2 and max(vals) > 0 else None
     return {"groups": rows, "ratios": ratios, "threshold": threshold}
+
+
+def _labels(groups: Any) -> np.ndarray:
+    """Group labels: text as it is; numbers with many values in quartile bands (e.g. ages)."""
+    import pandas as pd
+
+    series = pd.Series(groups).reset_index(drop=True)
+    numbers = pd.to_numeric(series, errors="coerce")
+    if numbers.notna().mean() > 0.95 and numbers.nunique() > 10:
+        bands = pd.qcut(numbers, 4, duplicates="drop")
+        text = bands.astype(str).where(bands.notna(), "(missing)")
+        return np.asarray(text, dtype=str)
+    text = series.astype("string").fillna("(missing)")
+    return np.asarray(text, dtype=str)
