@@ -1,5 +1,0 @@
-"""``python -m riskwatch`` runs the CLI."""
-
-from riskwatch.cli import main
-
-main()

@@ -1,1 +1,0 @@
-"""The model: pure training, metrics, explanations and the one scoring path."""

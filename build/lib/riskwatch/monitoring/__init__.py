@@ -1,1 +1,0 @@
-"""Monitoring: data, prediction and performance drift; the label-free performance estimate."""
