@@ -123,14 +123,17 @@ def course_sections(incoming: str = "incoming") -> dict[str, dict[str, Any]]:
 HEAVY_MODULES = frozenset({"pandas", "sklearn", "scipy", "matplotlib", "pyarrow", "sqlalchemy"})
 
 
-def imported_modules(config: Path, *args: str) -> tuple[subprocess.CompletedProcess[str], set[str]]:
-    """Run the CLI in a subprocess; return its result and the top-level modules it imported."""
+def imported_modules(
+    config: Path, *args: str, full: bool = False
+) -> tuple[subprocess.CompletedProcess[str], set[str]]:
+    """Run the CLI in a subprocess; return its result and the modules it imported (top-level
+    names, or full dotted names with ``full``)."""
+    names = "sys.modules" if full else "{m.split('.')[0] for m in sys.modules}"
     code = (
         "import sys, runpy\n"
         "sys.argv = ['riskwatch', *sys.argv[1:]]\n"
         "try:\n    runpy.run_module('riskwatch', run_name='__main__')\n"
-        "finally:\n    print('MODULES=' + ','.join(sorted({m.split('.')[0] for m in sys.modules})),"
-        " file=sys.stderr)\n"
+        f"finally:\n    print('MODULES=' + ','.join(sorted({names})), file=sys.stderr)\n"
     )
     done = subprocess.run(
         [sys.executable, "-c", code, "--config", str(config), *args],

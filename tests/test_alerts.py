@@ -23,6 +23,7 @@ from tests.conftest import drop
 from tests.helpers import (
     COURSE,
     course_contract,
+    imported_modules,
     open_context,
     run_cli,
     toml_value,
@@ -358,37 +359,18 @@ def test_nothing_new_run_imports_no_alerting_code(tmp_path: Path) -> None:
             ("opened", "source_unreachable:sources"),
         ]
         crm_up()  # back, with nothing new: a nothing-new run that must resolve both
-        done, modules = _modules(config, "run")
+        done, modules = imported_modules(config, "run", full=True)
         assert done.returncode == 0 and "no new data" in done.stdout, done.stderr
         assert "riskwatch.alerts.notify" in modules and "apprise" in modules
         assert len(_events(_verify(rec.wait_for(2, "/hook")[1]))) == 2
         # the next nothing-new run: nothing changed, nothing due -> no alerting code at all
-        done, modules = _modules(config, "run")
+        done, modules = imported_modules(config, "run", full=True)
         assert done.returncode == 0 and "no new data" in done.stdout, done.stderr
         assert "apprise" not in modules and not any(
             m.startswith("riskwatch.alerts") for m in modules
         )
         assert not {m.split(".")[0] for m in modules} & {"pandas", "sklearn", "scipy", "pyarrow"}
         assert len(rec.requests) == 4  # two channels, two notifications
-
-
-def _modules(config: Path, *args: str) -> tuple[subprocess.CompletedProcess[str], set[str]]:
-    """Run the CLI in a subprocess; the full names of the modules it imported."""
-    code = (
-        "import sys, runpy\n"
-        "sys.argv = ['riskwatch', *sys.argv[1:]]\n"
-        "try:\n    runpy.run_module('riskwatch', run_name='__main__')\n"
-        "finally:\n    print('MODULES=' + ','.join(sorted(sys.modules)), file=sys.stderr)\n"
-    )
-    done = subprocess.run(
-        [sys.executable, "-c", code, "--config", str(config), *args],
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=120,
-    )
-    line = next(x for x in done.stderr.splitlines() if x.startswith("MODULES="))
-    return done, set(line.removeprefix("MODULES=").split(","))
 
 
 # -- the watchdog: the run that never happened ---------------------------------------------------
