@@ -118,3 +118,20 @@ def test_a_validated_config_takes_the_fast_path_on_the_next_tick(course_project:
     course_project.write_text(text + "\n[monitoring]\nnot_a_key = 1\n")
     bad = run_cli("run", config=course_project)
     assert bad.returncode == 2 and "not_a_key" in bad.stderr
+
+
+def test_a_copied_project_never_ticks_in_the_original_workspace(
+    course_project: Path, tmp_path: Path
+) -> None:
+    """The stamp holds absolute paths: a copy must not record its runs in the original."""
+    import shutil
+
+    assert run_cli("run", config=course_project).returncode == 0  # validates, stamps
+    copy = tmp_path / "copy"
+    shutil.copytree(course_project.parent, copy)
+    config = copy / course_project.name
+    done = run_cli("run", config=config)
+    assert done.returncode == 0, done.stderr
+    original = json.loads(run_cli("runs", "--json", config=course_project).stdout)
+    copied = json.loads(run_cli("runs", "--json", config=config).stdout)
+    assert len(copied) == len(original) + 1  # the copy's tick went to the copy

@@ -165,7 +165,11 @@ def _stamped(config: Path) -> StampedSettings | None:
     stamp = read_cache(Workspace(root), STAMP)
     if not stamp or stamp.get("key") != stamp_key(config, os.environ):
         return None
-    return StampedSettings(stamp["settings"])
+    settings = StampedSettings(stamp["settings"])
+    # a copied or moved project carries the stamp of its old place: its absolute paths are stale
+    if settings.workspace_path != root or settings.config_file != config.resolve():
+        return None
+    return settings
 
 
 def _alert_due(ctx: Any, settings: StampedSettings) -> bool:
