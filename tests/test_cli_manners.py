@@ -56,10 +56,10 @@ def test_a_bad_flag_is_one_line_naming_the_command(
     assert f"riskwatch {command[0]}" in line and "--no-such-flag" in line
 
 
-@pytest.mark.parametrize("command", COMMANDS, ids=lambda c: " ".join(c[:2]))
+@pytest.mark.parametrize(
+    "command", [c for c in COMMANDS if c[0] != "init"], ids=lambda c: " ".join(c[:2])
+)  # init writes the config
 def test_a_missing_config_file_is_one_line(tmp_path: Path, command: list[str]) -> None:
-    if command[0] == "init":
-        pytest.skip("init writes the config")
     missing = tmp_path / "nope.toml"
     done = run_cli("--config", str(missing), *command)
     assert done.returncode == 2, done.stderr
