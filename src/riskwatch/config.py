@@ -199,6 +199,23 @@ class RuntimeSettings(_Section):
     threads: Annotated[int, Field(gt=0)] | None = None  # default: every core this process may use
 
 
+class EngineSettings(_Section):
+    """Where batch scoring runs: in this process (``local``) or on a Dask cluster (``dask``)."""
+
+    kind: Literal["local", "dask"] = "local"
+    address: str | None = None  # tcp://host:8786 of the scheduler
+    scheduler_file: Path | None = None  # or the file `dask scheduler --scheduler-file` writes
+    connect_timeout_seconds: Annotated[float, Field(gt=0)] = 10.0
+    blocksize: str = "64MiB"  # bytes of CSV per partition (Parquet: one partition per row group)
+    storage_options: dict[str, Any] = Field(default_factory=dict)  # fsspec, e.g. endpoint_url
+
+    @model_validator(mode="after")
+    def _where(self) -> EngineSettings:
+        if self.kind == "dask" and not (self.address or self.scheduler_file):
+            raise ValueError("kind = 'dask' needs 'address' (tcp://host:8786) or 'scheduler_file'")
+        return self
+
+
 class ReportSettings(_Section):
     """When the HTML/PDF report of a run is written."""
 
@@ -361,6 +378,7 @@ class Settings(_Section):
     runtime: RuntimeSettings = RuntimeSettings()
     report: ReportSettings = ReportSettings()
     alerts: AlertSettings = AlertSettings()
+    engine: EngineSettings = EngineSettings()
     config_path: Path | None = None
 
     @property
@@ -431,6 +449,8 @@ _SIMPLE_ENV = {
     "RISKWATCH_API_KEY": ("api", "api_key"),
     "RISKWATCH_API_HOST": ("api", "host"),
     "RISKWATCH_API_PORT": ("api", "port"),
+    "RISKWATCH_ENGINE": ("engine", "kind"),
+    "RISKWATCH_ENGINE_ADDRESS": ("engine", "address"),
 }
 _SOURCE_ENV = re.compile(r"^RISKWATCH_SOURCE_(?P<name>[A-Z0-9_]+?)_(?P<key>URL|PATH|TABLE)$")
 
@@ -481,6 +501,9 @@ def _resolve_paths(settings: Settings, base: Path) -> Settings:
         workspace = workspace.model_copy(
             update={"metadata_url": _resolve_sqlite(workspace.metadata_url, base)}
         )
+    engine = settings.engine
+    if engine.scheduler_file is not None:
+        engine = engine.model_copy(update={"scheduler_file": absolute(engine.scheduler_file)})
     sources = {}
     for name, src in settings.sources.items():
         update: dict[str, Any] = {}
@@ -515,6 +538,7 @@ def _resolve_paths(settings: Settings, base: Path) -> Settings:
             "sources": sources,
             "evaluation": evaluation,
             "alerts": alerts,
+            "engine": engine,
         }
     )
 

@@ -56,6 +56,7 @@ class StampedSettings(Namespace):
 
     workspace_path: Path
     metadata_url: str
+    config_file: Path
 
 
 def stamp_key(config: Path, environ: dict[str, str] | os._Environ[str]) -> str:

@@ -236,3 +236,34 @@ def answer(
             }
         )
     return {"model_version": model.version, "threshold": threshold, "predictions": out}
+
+
+def scored_rows(model: LoadedModel, frame: pd.DataFrame, *, where: str) -> pd.DataFrame:
+    """id, risk (and value_at_risk when the file has the value column) of each row of a file.
+
+    One rule for both engines: ``riskwatch predict`` applies it to a whole file locally and to
+    each partition on a cluster.
+
+    Raises:
+        DataError: a column is missing, or a cell is not a finite number (column and row named).
+    """
+    import pandas as pd
+
+    schema = model.schema
+    missing = [c for c in (schema.id_column, *schema.features) if c not in frame.columns]
+    if missing:
+        raise DataError(f"{where}: missing column(s) {', '.join(missing)}")
+    value = schema.value_column if schema.value_column in frame.columns else None
+    checked = checked_frame(model, frame, where=where, extra=[value] if value else [])
+    risk = score_frame(model, checked, where=where)
+    out = pd.DataFrame({"id": checked[schema.id_column].astype("string"), "risk": risk})
+    if value:
+        out["value_at_risk"] = out["risk"] * checked[value].to_numpy()
+    return out
+
+
+def ranked(scores: pd.DataFrame) -> pd.DataFrame:
+    """Scores with a 1-based rank (highest risk first; ties in file order), sorted by it."""
+    out = scores.reset_index(drop=True)
+    out["rank"] = out["risk"].rank(ascending=False, method="first").astype("int64")
+    return out.sort_values("rank")

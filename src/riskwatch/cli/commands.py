@@ -15,6 +15,7 @@ from riskwatch.cli import models as _models  # noqa: F401  isort: skip
 from riskwatch.cli import serve as _serve  # noqa: F401  isort: skip
 from riskwatch.cli import results as _results  # noqa: F401  isort: skip
 from riskwatch.cli import alerts as _alerts  # noqa: F401  isort: skip
+from riskwatch.cli import cluster as _cluster  # noqa: F401  isort: skip
 
 __all__ = ["app", "run_app"]
 

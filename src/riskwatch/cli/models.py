@@ -140,7 +140,12 @@ def models(ctx: typer.Context, json_out: JsonOption = False) -> None:
 def predict(
     ctx: typer.Context,
     input_path: Annotated[
-        Path, typer.Option("--input", "-i", help="CSV or Parquet file of clients.")
+        str,
+        typer.Option(
+            "--input",
+            "-i",
+            help="CSV or Parquet file of clients (with the dask engine also a glob or s3:// URL).",
+        ),
     ],
     output: Annotated[
         Path, typer.Option("--output", "-o", help="Where to write the scores (.csv or .parquet).")
@@ -154,31 +159,29 @@ def predict(
     """
     import pandas as pd
 
-    from riskwatch.answers.predictions import checked_frame, score_frame
-    from riskwatch.errors import DataError, NotFound
+    from riskwatch.answers.predictions import ranked, scored_rows
+    from riskwatch.errors import ConfigError, NotFound
     from riskwatch.storage.files import read_chunks
+    from riskwatch.storage.remote import is_url
     from riskwatch.storage.workspace import atomic_path
 
-    with run_context(settings_of(ctx)) as run:
+    settings = settings_of(ctx)
+    with run_context(settings) as run:
         chosen = version or run.champion_version()
         if chosen is None:
             raise NotFound("no champion yet: run `riskwatch run` or `riskwatch deploy`")
         model = run.model(chosen)
-    schema = model.schema
-    frame = pd.concat(
-        list(read_chunks(input_path, text_columns=(schema.id_column,))), ignore_index=True
-    )
-    missing = [c for c in (schema.id_column, *schema.features) if c not in frame.columns]
-    if missing:
-        raise DataError(f"{input_path}: missing column(s) {', '.join(missing)}")
-    value = schema.value_column if schema.value_column in frame.columns else None
-    frame = checked_frame(model, frame, where=str(input_path), extra=[value] if value else [])
-    risk = score_frame(model, frame, where=str(input_path))
-    out = pd.DataFrame({"id": frame[schema.id_column].astype("string"), "risk": risk})
-    if value:
-        out["value_at_risk"] = out["risk"] * frame[value].to_numpy()
-    out["rank"] = out["risk"].rank(ascending=False, method="first").astype("int64")
-    out = out.sort_values("rank")
+    if settings.engine.kind == "dask":
+        from riskwatch.engine.scoring import score_source
+
+        scores = score_source(settings.engine, model, input_path)
+    elif is_url(input_path):
+        raise ConfigError(f"{input_path}: a URL input needs [engine] kind = 'dask'")
+    else:
+        path = Path(input_path)
+        chunks = read_chunks(path, text_columns=(model.schema.id_column,))
+        scores = scored_rows(model, pd.concat(list(chunks), ignore_index=True), where=str(path))
+    out = ranked(scores)
     with atomic_path(output) as tmp:
         if output.suffix.lower() == ".parquet":
             out.to_parquet(tmp, index=False)

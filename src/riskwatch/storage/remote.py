@@ -1,0 +1,55 @@
+"""Data files read in partitions by a Dask cluster: local paths, globs or fsspec URLs (``s3://``).
+
+The partitions are lazy: each worker reads its own part, so no process holds the whole file.
+CSV cells are kept as their text (null tokens are the caller's rules, as for local files);
+Parquet keeps its types, one partition per row group.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from riskwatch.errors import DataError, NotFound, printable
+
+if TYPE_CHECKING:
+    from dask.delayed import Delayed
+
+
+def is_url(source: str) -> bool:
+    """``s3://...``, ``gcs://...``: a location only fsspec can open."""
+    return "://" in source and not source.startswith("file://")
+
+
+def partitions(source: str, *, storage_options: dict[str, Any], blocksize: str) -> list[Delayed]:
+    """Lazy DataFrame partitions of a CSV or Parquet file (or glob/folder of them).
+
+    Raises:
+        NotFound: nothing matches ``source``.
+        DataError: the file cannot be read as CSV/Parquet.
+    """
+    import dask
+    import dask.dataframe as dd
+
+    name = printable(source, 200)
+    parquet = source.lower().rstrip("/").endswith(".parquet")
+    try:
+        with dask.config.set({"dataframe.convert-string": False}):  # NaN for missing, as pandas
+            if parquet:
+                frame = dd.read_parquet(
+                    source, storage_options=storage_options, split_row_groups=True
+                )
+            else:
+                frame = dd.read_csv(
+                    source,
+                    dtype=str,
+                    keep_default_na=False,
+                    na_filter=False,
+                    blocksize=blocksize,
+                    storage_options=storage_options,
+                )
+            return list(frame.to_delayed())
+    except FileNotFoundError:
+        raise NotFound(f"{name}: no such file") from None
+    except (OSError, ValueError) as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise DataError(f"{name}: cannot be read: {printable(first, 200)}") from None
