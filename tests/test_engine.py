@@ -106,12 +106,16 @@ def _predict(config: Path, source: str, out: Path) -> pd.DataFrame:
 
 
 def _same(local: pd.DataFrame, remote: pd.DataFrame) -> None:
-    assert len(local) == len(remote) > 0
-    assert list(local["id"]) == list(remote["id"])  # the same ranking
-    assert (local["rank"] == remote["rank"]).all()
-    assert (local["risk"] - remote["risk"]).abs().max() <= 1e-9
+    """The same clients with the same risks (1e-9) and the same ranking up to exact ties."""
+    assert len(local) == len(remote) > 0 and remote["id"].is_unique
+    both = local.merge(remote, on="id", suffixes=("", "_dask"), validate="one_to_one")
+    assert len(both) == len(local)
+    assert (both["risk"] - both["risk_dask"]).abs().max() <= 1e-9
     if "value_at_risk" in local:
-        assert (local["value_at_risk"] - remote["value_at_risk"]).abs().max() <= 1e-6
+        assert (both["value_at_risk"] - both["value_at_risk_dask"]).abs().max() <= 1e-6
+    # rank k holds the same risk in both lists (clients with equal risks may swap places)
+    assert abs(local["risk"].to_numpy() - remote["risk"].to_numpy()).max() <= 1e-9
+    assert (local["rank"].to_numpy() == remote["rank"].to_numpy()).all()
 
 
 def test_cluster_check_lists_the_workers_and_their_versions(cluster: str) -> None:
@@ -267,3 +271,161 @@ def test_a_url_with_the_local_engine_is_refused_in_one_line(
         config=demo_project,
     )
     assert done.returncode == 2 and "engine" in done.stderr
+
+
+def _drift(config: Path, source: str) -> dict[str, Any]:
+    done = run_cli("drift", "-i", source, "--json", config=config)
+    assert done.returncode == 0, done.stderr
+    out: dict[str, Any] = json.loads(done.stdout)
+    return out
+
+
+def _columns(check: dict[str, Any]) -> dict[str, tuple[bool, float | None]]:
+    return {c["column"]: (c["drifted"], c["statistic"]) for c in check["data"]["columns"]}
+
+
+def test_drift_on_the_cluster_matches_the_local_check(
+    demo_project: Path, cluster: str, tmp_path: Path
+) -> None:
+    """A file within sample_rows is tested whole: the same verdict and statistics as locally."""
+    source = str(demo_project.parent / "incoming" / "month-3.csv")
+    local = _drift(demo_project, source)
+    config = _engine_config(
+        demo_project, "dask-drift.toml", {"kind": "dask", "address": cluster, "blocksize": "16KiB"}
+    )
+    remote = _drift(config, source)
+    assert remote["input"]["rows"] == remote["input"]["tested"] == local["data"]["batch_rows"]
+    assert remote["verdict"] == local["verdict"]
+    mine, theirs = _columns(local), _columns(remote)
+    assert mine.keys() == theirs.keys() and mine
+    for col, (drifted, stat) in mine.items():
+        assert theirs[col][0] == drifted, col
+        assert stat is None or abs(theirs[col][1] - stat) <= 1e-9, col  # type: ignore[operator]
+
+
+def test_drift_on_a_large_file_tests_a_recorded_uniform_sample(
+    demo_project: Path, cluster: str, tmp_path: Path
+) -> None:
+    frame = pd.read_csv(demo_project.parent / "incoming" / "month-3.csv", dtype=str)
+    big = tmp_path / "big.csv"
+    pd.concat([frame] * 4, ignore_index=True).to_csv(big, index=False)
+    config = _engine_config(
+        demo_project,
+        "dask-sample.toml",
+        {"kind": "dask", "address": cluster, "blocksize": "64KiB", "sample_rows": 1000},
+    )
+    first, again = _drift(config, str(big)), _drift(config, str(big))
+    assert first["input"] == {"engine": "dask", "rows": 4 * len(frame), "tested": 1000}
+    assert _columns(first) == _columns(again)  # seeded: the same sample each time
+    text = run_cli("drift", "-i", str(big), config=config)
+    assert f"uniform sample of 1000 of {4 * len(frame)} rows" in text.stdout
+
+
+def test_the_model_search_runs_its_folds_on_the_cluster_with_the_same_scores(cluster: str) -> None:
+    import numpy as np
+
+    from riskwatch.config import EngineSettings, TrainingSettings
+    from riskwatch.engine.search import search_jobs
+    from riskwatch.model.selection import plan_for
+    from riskwatch.schema import DataSchema
+
+    schema = DataSchema(
+        id_column="id",
+        target_column="y",
+        positive_label=1,
+        negative_label=0,
+        numeric=("a", "b"),
+        categorical=("k",),
+    )
+    rng = np.random.default_rng(3)
+    n = 1200
+    X = pd.DataFrame(
+        {"a": rng.normal(size=n), "b": rng.gamma(2, 1, n), "k": rng.choice(["x", "y", "z"], n)}
+    )
+    y = (rng.random(n) < 1 / (1 + np.exp(-(X["a"] - 0.4 * X["b"])))).to_numpy().astype(int)
+    cfg = TrainingSettings(model="auto", time_budget_seconds=600)
+    results = {}
+    for engine in (EngineSettings(), EngineSettings(kind="dask", address=cluster)):
+        with search_jobs(engine) as (n_jobs, where):
+            results[where.split()[0]] = plan_for(X, y, schema, cfg, n_jobs)
+    (local_plan, local), (dask_plan, remote) = results["local"], results["dask"]
+    assert local_plan == dask_plan and len(local["scores"]) >= 2
+    for name, score in local["scores"].items():
+        assert abs(remote["scores"][name]["roc_auc"] - score["roc_auc"]) <= 1e-12, name
+
+
+def test_a_worker_killed_mid_scoring_loses_nothing(demo_project: Path, tmp_path: Path) -> None:
+    """SIGKILL one of two workers while ``predict`` runs: its tasks run again on the other one,
+    and the scores are those of the local engine (each row once)."""
+    import signal
+
+    address = f"tcp://127.0.0.1:{free_port()}"
+    port = address.rsplit(":", 1)[1]
+    quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-m", "distributed.cli.dask_scheduler", *SCHEDULER, "--port", port],
+            **quiet,  # type: ignore[call-overload]
+        )
+    ]
+    try:
+        time.sleep(1)
+        for i in (1, 2):  # no nanny: the killed worker stays dead
+            worker = [*WORKER, "--no-nanny", "--name", f"victim-{i}"]
+            procs.append(
+                subprocess.Popen(
+                    [sys.executable, "-m", "distributed.cli.dask_worker", address, *worker],
+                    **quiet,  # type: ignore[call-overload]
+                )
+            )
+        _wait_for_workers(address, 2)
+        frame = pd.read_csv(demo_project.parent / "incoming" / "month-3.csv", dtype=str)
+        big = pd.concat([frame] * 30, ignore_index=True)
+        big["corporation"] = big["corporation"] + "-" + (big.index // len(frame)).astype(str)
+        source = tmp_path / "many.csv"
+        big.to_csv(source, index=False)
+        local = _predict(demo_project, str(source), tmp_path / "local.csv")
+        config = _engine_config(
+            demo_project,
+            "dask-kill.toml",
+            {"kind": "dask", "address": address, "blocksize": "8KiB"},
+        )
+        out = tmp_path / "dask.csv"
+        job = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "riskwatch",
+                "--config",
+                str(config),
+                "predict",
+                "-i",
+                str(source),
+                "-o",
+                str(out),
+            ],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        from distributed import Client
+
+        with Client(address, timeout=20) as client:  # kill once tasks have started
+            deadline = time.monotonic() + 60
+            while time.monotonic() < deadline:
+                tasks = client.run_on_scheduler(lambda dask_scheduler: len(dask_scheduler.tasks))
+                if tasks > 20:
+                    break
+                time.sleep(0.05)
+        still_running = job.poll() is None
+        procs[1].send_signal(signal.SIGKILL)
+        _, err = job.communicate(timeout=300)
+        assert job.returncode == 0, err
+        assert still_running, "predict ended before the kill: make the input larger"
+        remote = pd.read_csv(out, dtype={"id": "string"})
+        assert remote["id"].is_unique
+        _same(local, remote)
+    finally:
+        for proc in reversed(procs):
+            proc.kill()
+            proc.wait(timeout=20)

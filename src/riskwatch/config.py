@@ -208,6 +208,7 @@ class EngineSettings(_Section):
     connect_timeout_seconds: Annotated[float, Field(gt=0)] = 10.0
     blocksize: str = "64MiB"  # bytes of CSV per partition (Parquet: one partition per row group)
     storage_options: dict[str, Any] = Field(default_factory=dict)  # fsspec, e.g. endpoint_url
+    sample_rows: Annotated[int, Field(gt=0)] = 200_000  # `drift -i` on the cluster: test a sample
 
     @model_validator(mode="after")
     def _where(self) -> EngineSettings:

@@ -14,9 +14,12 @@ from riskwatch.cli.common import JsonOption, app, print_json, run_context, setti
 def drift(
     ctx: typer.Context,
     input_path: Annotated[
-        Path | None,
+        str | None,
         typer.Option(
-            "--input", "-i", help="A CSV/Parquet batch (default: the newest ingested rows)."
+            "--input",
+            "-i",
+            help="A CSV/Parquet batch (default: the newest ingested rows); with the dask engine "
+            "also a glob or s3:// URL, tested on a uniform sample of [engine] sample_rows rows.",
         ),
     ] = None,
     json_out: JsonOption = False,
@@ -28,19 +31,33 @@ def drift(
     """
     import pandas as pd
 
-    from riskwatch.errors import DataError, NotFound
+    from riskwatch.errors import ConfigError, DataError, NotFound
     from riskwatch.monitoring.check import check_batch
     from riskwatch.storage.files import read_chunks
 
-    with run_context(settings_of(ctx)) as run:
+    settings = settings_of(ctx)
+    sampled: dict[str, object] | None = None
+    with run_context(settings) as run:
         model = run.champion()
         if model is None:
             raise NotFound("no champion to check: run `riskwatch run` first")
         schema = model.schema
+        if input_path is not None and settings.engine.kind == "dask":
+            from riskwatch.engine.sampling import sample_source
+            from riskwatch.storage.remote import typed_text
+
+            keep = settings.engine.sample_rows
+            frame, total = sample_source(settings.engine, input_path, keep=keep)
+            frame = typed_text(frame, text_columns=(schema.id_column,))
+            sampled = {"engine": "dask", "rows": total, "tested": len(frame)}
+        elif input_path is not None:
+            from riskwatch.storage.remote import is_url
+
+            if is_url(input_path):
+                raise ConfigError(f"{input_path}: a URL input needs [engine] kind = 'dask'")
+            chunks = read_chunks(Path(input_path), text_columns=(schema.id_column,))
+            frame = pd.concat(list(chunks), ignore_index=True)
         if input_path is not None:
-            frame = pd.concat(
-                list(read_chunks(input_path, text_columns=(schema.id_column,))), ignore_index=True
-            )
             missing = [c for c in schema.features if c not in frame.columns]
             if missing:
                 raise DataError(f"{input_path}: missing column(s) {', '.join(missing)}")
@@ -60,10 +77,14 @@ def drift(
             run, batch=frame, batch_name=name, model=model, record=input_path is None
         )
     out = check.to_dict()
+    if sampled:
+        out["input"] = sampled
     if json_out:
         print_json(out)
         return
     typer.echo(f"{check.verdict} (model v{check.model_version} on {name})")
+    if sampled and sampled["tested"] != sampled["rows"]:
+        typer.echo(f"  tested on a uniform sample of {sampled['tested']} of {sampled['rows']} rows")
     for reason in check.reasons:
         typer.echo(f"  - {reason}")
     cols = sorted(out.get("data", {}).get("columns", []), key=lambda c: -(c.get("psi") or 0))[:5]

@@ -55,9 +55,14 @@ def label(kind: str, params: dict[str, Any]) -> str:
 
 
 def choose(
-    X: pd.DataFrame, y: np.ndarray, schema: DataSchema, cfg: TrainingSettings
+    X: pd.DataFrame,
+    y: np.ndarray,
+    schema: DataSchema,
+    cfg: TrainingSettings,
+    n_jobs: int | None = None,
 ) -> dict[str, Any]:
-    """Cross-validate the candidates and pick the best by ``cfg.selection_metric``.
+    """Cross-validate the candidates and pick the best by ``cfg.selection_metric``
+    (``n_jobs``: folds in parallel on the active joblib backend, e.g. a Dask cluster).
 
     Returns:
         ``winner`` (family), ``params``, ``calibration``, ``why`` and every candidate's scores.
@@ -98,6 +103,7 @@ def choose(
             y,
             cv=splitter,
             scoring=("roc_auc", "average_precision", "neg_log_loss"),
+            n_jobs=n_jobs,
         )
         scores[label(kind, params)] = {
             "kind": kind,
@@ -131,12 +137,16 @@ def choose(
 
 
 def plan_for(
-    X: pd.DataFrame, y: np.ndarray, schema: DataSchema, cfg: TrainingSettings
+    X: pd.DataFrame,
+    y: np.ndarray,
+    schema: DataSchema,
+    cfg: TrainingSettings,
+    n_jobs: int | None = None,
 ) -> tuple[Plan, dict[str, Any]]:
     """The plan :func:`choose` picks for these rows, and the selection record."""
     from riskwatch.model.training import Plan
 
-    selection = choose(X, y, schema, cfg)
+    selection = choose(X, y, schema, cfg, n_jobs)
     plan = Plan(
         kind=selection["winner"],
         params=selection["params"],

@@ -82,7 +82,14 @@ def build_challenger(ctx: RunContext, *, reason: str = "") -> TrainOutcome:
     y_pre, y_window = labels(pre, schema), labels(window, schema)
     champion = ctx.champion()
     reused = _reused_plan(champion, cfg, schema)
-    plan, selection = reused or plan_for(pre[list(schema.features)], y_pre, schema, cfg)
+    if reused:
+        plan, selection = reused
+    else:
+        from riskwatch.engine.search import search_jobs
+
+        with search_jobs(settings.engine) as (n_jobs, where):
+            plan, selection = plan_for(pre[list(schema.features)], y_pre, schema, cfg, n_jobs)
+        selection["searched_on"] = where
     gate_fit, recency = _recency(pre, y_pre, window, y_window, schema, plan, cfg.recency)
     plan = gate_fit.plan
     rule = _threshold_rule(ctx, plan.kind)

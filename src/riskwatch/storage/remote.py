@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 from riskwatch.errors import DataError, NotFound, printable
 
 if TYPE_CHECKING:
+    import pandas as pd
     from dask.delayed import Delayed
 
 
@@ -53,3 +54,24 @@ def partitions(source: str, *, storage_options: dict[str, Any], blocksize: str) 
     except (OSError, ValueError) as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise DataError(f"{name}: cannot be read: {printable(first, 200)}") from None
+
+
+def typed_text(frame: pd.DataFrame, *, text_columns: tuple[str, ...]) -> pd.DataFrame:
+    """CSV text typed as a local read types it: a column whose every value is a number or a null
+    token becomes numbers; others (and ``text_columns``) stay text."""
+    import pandas as pd
+
+    from riskwatch.schema import NULL_TOKENS
+
+    out = frame.copy()
+    for col in out.columns:
+        if col in text_columns or out[col].dtype != object:
+            continue
+        text = out[col].astype("string").str.strip()
+        missing = text.isna() | text.isin(NULL_TOKENS)
+        numbers = pd.to_numeric(text.mask(missing), errors="coerce")
+        if not (numbers.isna() & ~missing).any():
+            out[col] = numbers.astype("float64")
+        else:
+            out[col] = out[col].mask(missing)
+    return out
