@@ -209,23 +209,35 @@ def main() -> None:
             for p in procs:
                 p.terminate()
         worker_cpu = sum(after[w]["cpu"] - before[w]["cpu"] for w in after if w in before)
+        per_run = worker_cpu / args.runs
         for label, n, runs, extra_cpu, peaks in (
             ("local engine", local_rows, local, 0.0, "-"),
             (
                 f"dask, 2 workers x 1 thread, {args.worker_memory} each",
                 args.rows,
                 remote,
-                worker_cpu / args.runs,
+                per_run,
                 " / ".join(f"{after[w]['peak_mb']:.0f}" for w in sorted(after)),
             ),
         ):
             wall = statistics.median(r[0] for r in runs)
-            cpu = statistics.median(r[1] for r in runs) + extra_cpu
-            driver = max(r[2] for r in runs)
+            driver_cpu = statistics.median(r[1] for r in runs)
+            m = n / 1e6
             rows.append(
-                f"| {label} | {n / 1e6:.0f}M | {wall:.1f} | {cpu / (n / 1e6):.2f} | "
-                f"{driver:.0f} | {peaks} |"
+                f"| {label} | {m:.0f}M | {wall:.1f} | {driver_cpu / m:.2f} | {extra_cpu / m:.2f} | "
+                f"{max(r[2] for r in runs):.0f} | {peaks} |"
             )
+        # projection: workers' CPU divides over N threads; the driver's share does not
+        m = args.rows / 1e6
+        wall_2 = statistics.median(r[0] for r in remote)
+        driver_s = statistics.median(r[1] for r in remote)
+        fixed = max(wall_2 - driver_s - per_run / 2, 0.0)  # start-up, connection, waits
+        projection = [
+            f"| {n} | {fixed + driver_s / m * rows_m + per_run / m * rows_m / n:.0f} | "
+            f"{100 * (driver_s / m * rows_m) / (fixed + driver_s / m * rows_m + per_run / m * rows_m / n):.0f}% |"
+            for rows_m in (50.0,)
+            for n in (2, 8, 32)
+        ]
         body = header(
             "Batch scoring beyond one process (bench/scale.py)",
             f"python bench/scale.py --rows {args.rows} --local-rows {args.local_rows} "
@@ -235,8 +247,14 @@ def main() -> None:
             f"\nCourse model, course-schema CSV files of 1M rows; `riskwatch predict` as a whole "
             f"process, median of {args.runs}. Also running: {args.busy}. Worker restarts during "
             f"the dask runs: {restarts}.\n\n"
-            "| engine | rows | wall s | CPU-s per 1M rows (driver + workers) | driver peak MB |"
-            " worker peak MB |\n|---|---:|---:|---:|---:|---|\n" + "\n".join(rows) + "\n"
+            "| engine | rows | wall s | driver CPU-s per 1M rows | worker CPU-s per 1M rows |"
+            " driver peak MB | worker peak MB |\n|---|---:|---:|---:|---:|---:|---|\n"
+            + "\n".join(rows)
+            + "\n\nProjected wall time for 50M rows with N one-thread workers (worker CPU "
+            "divided by N, the driver's gather/rank/write and the fixed start-up not):\n\n"
+            "| workers | projected s | driver share |\n|---:|---:|---:|\n"
+            + "\n".join(projection)
+            + "\n"
         )
         write_section("scale", body)
         print(body)
