@@ -2,13 +2,16 @@
 
 1. Months 1-6 in one `riskwatch run`, then months 7, 8, 9 one run each (DemoSpec(drift_month=7)),
    with `[alerts]` pointing at an HTTP receiver in this process (the signed webhook and Apprise's
-   json:// channel). Prints every message received, in order, with its signature checked, and
-   `riskwatch alerts`.
+   json:// channel, informational events on). Month 8's file first arrives broken (its id
+   column misnamed, as a changed export would): the run rejects it and exits 3; with month 9 the
+   file is delivered again, fixed. Prints every message received, in order, with its signature
+   checked, and `riskwatch alerts`.
 2. Whole-process time of a nothing-new `riskwatch run` with and without `[alerts]` (median).
 
 Usage: python bench/alerts.py [--clients 2000] [--seed 1] [--model logistic] [--runs 5]
-(seed 1 with 2,000 clients: the month-7 retrain does not pass the gate, so drift stays open
-until month 8; with seed 0 the month-7 retrain passes in the same run and nothing alerts.)
+(The loop retrains on the drift month and promotes in the same run, so drift never stays open
+across runs here: what opens and resolves is the rejected file; the promotions are the
+informational events.)
 Writes the "alerts" section of bench/RESULTS.md.
 """
 
@@ -58,6 +61,7 @@ def receiver() -> tuple[int, list[dict[str, Any]]]:
 def alerts_config(port: int) -> str:
     return (
         f'[alerts]\nproject = "acme-attrition"\nbase_url = "http://127.0.0.1:8000"\n'
+        "informational = true\n"
         f'channels = ["json://127.0.0.1:{port}/apprise"]\n'
         f'[alerts.webhook]\nurl = "http://127.0.0.1:{port}/riskwatch"\nsecret = "env:RW_BENCH_SECRET"\n'
     )
@@ -93,12 +97,19 @@ def main() -> None:
         )
         for month in range(1, 10):
             batches[month - 1].to_csv(root / "incoming" / f"month-{month:02d}.csv", index=False)
+            if month == 8:  # a changed export: the id column renamed
+                broken = batches[7].rename(columns={"corporation": "corporation_id"})
+                broken.to_csv(root / "incoming" / "month-08.csv", index=False)
+            if month == 9:  # delivered again, fixed
+                batches[7].to_csv(root / "incoming" / "month-08.csv", index=False)
             if month < 6:
                 continue
-            done = riskwatch(config, "run", "--json")
+            done = riskwatch(config, "run", "--json", "--wait")  # the report inline: no lock held
             outcome = json.loads(done.stdout)["outcome"] if done.stdout.strip() else done.stderr
             label = "months 1-6" if month == 6 else f"month {month}"
-            out.append(f"{label}: exit {done.returncode}: {outcome[:110]}")
+            out.append(
+                f"{label}: exit {done.returncode}: {outcome[:110]}{' ... ' + outcome[-60:] if len(outcome) > 170 else outcome[110:]}"
+            )
             for r in got:
                 r.setdefault("month", label)
         out.append("")
