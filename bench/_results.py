@@ -125,3 +125,27 @@ kind = "folder"
 path = "incoming"
 settle_seconds = 0  # the data is copied in just before each timed command
 """
+
+# the course setup (examples/course.toml) on a drop folder "in"; format with evaluation=PATH
+COURSE_CONFIG = """# like examples/course.toml, in a temporary folder
+[workspace]
+path = "ws"
+[contract]
+id_column = "corporation"
+target_column = "exited"
+positive_label = 1
+dedupe = "identical"
+[sources.practice]
+kind = "folder"
+path = "in"
+# the bench writes each file completely before the timed command starts, so the settle wait a
+# live drop folder gives a file changed in the last 3 s (the default) is not part of the work
+settle_seconds = 0
+[evaluation]
+path = "{evaluation}"
+[training]
+model = "course"
+calibration = "none"
+[scoring]
+primary_metric = "f1"
+"""

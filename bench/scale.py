@@ -29,29 +29,11 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).parent))
 sys.path.insert(0, str(Path(__file__).parents[1] / "src"))
 
-from _results import PYTHON, header, write_section
+from _results import COURSE_CONFIG, PYTHON, header, write_section
 
 COURSE = Path(__file__).parents[1] / "tests" / "fixtures" / "course"
 PER_FILE = 1_000_000
-CONFIG = f"""[workspace]
-path = "ws"
-[contract]
-id_column = "corporation"
-target_column = "exited"
-positive_label = 1
-dedupe = "identical"
-[sources.drop]
-kind = "folder"
-path = "incoming"
-settle_seconds = 0
-[evaluation]
-path = "{COURSE / "testdata"}"
-[training]
-model = "course"
-calibration = "none"
-[report]
-background = false
-"""
+CONFIG = COURSE_CONFIG.format(evaluation=COURSE / "testdata")
 
 
 def generate(folder: Path, rows: int, seed: int = 0) -> list[Path]:
@@ -145,9 +127,9 @@ def main() -> None:
     root = Path(tempfile.mkdtemp(prefix="rw-scale-"))
     try:
         project = root / "project"
-        (project / "incoming").mkdir(parents=True)
+        (project / "in").mkdir(parents=True)
         for f in (COURSE / "practicedata").glob("*.csv"):
-            shutil.copy(f, project / "incoming" / f.name)
+            shutil.copy(f, project / "in" / f.name)
         (project / "riskwatch.toml").write_text(CONFIG)
         rw = [PYTHON, "-m", "riskwatch", "--config"]
         timed([*rw, str(project / "riskwatch.toml"), "run"])

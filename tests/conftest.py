@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+import subprocess
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -121,3 +122,19 @@ def live_server(demo_project: Path) -> Iterator[str]:
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+
+
+@pytest.fixture
+def crontab() -> Iterator[str]:
+    """The real ``crontab`` binary; the user's crontab is saved and restored around the test."""
+    binary = shutil.which("crontab")
+    if binary is None:
+        pytest.skip("crontab is not installed (Debian package 'cron'; .ci/run installs it)")
+    saved = subprocess.run([binary, "-l"], capture_output=True, text=True, check=False)
+    try:
+        yield binary
+    finally:
+        if saved.returncode == 0:
+            subprocess.run([binary, "-"], input=saved.stdout, text=True, check=True)
+        else:
+            subprocess.run([binary, "-r"], capture_output=True, check=False)

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from riskwatch.context import RunContext
+    from riskwatch.schema import DataSchema
 
 FIXTURES = Path(__file__).parent / "fixtures"
 COURSE = FIXTURES / "course"
@@ -54,6 +55,35 @@ def write_config(
     path = folder / name
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return path
+
+
+def demo_config(root: Path, name: str = "riskwatch.toml", **sections: dict[str, Any]) -> Path:
+    """A config for demo files in ``root/incoming`` (logistic model; ``sections`` override)."""
+    return write_config(
+        root,
+        {
+            "workspace": {"path": "ws"},
+            "contract": demo_contract(),
+            "sources": {"drop": {"kind": "folder", "path": "incoming"}},
+            "training": {"model": "logistic"},
+            **sections,
+        },
+        name=name,
+    )
+
+
+def small_schema() -> DataSchema:
+    """Two numbers and one category: id ``id``, label ``y`` (1 positive)."""
+    from riskwatch.schema import DataSchema
+
+    return DataSchema(
+        id_column="id",
+        target_column="y",
+        positive_label=1,
+        negative_label=0,
+        numeric=("a", "b"),
+        categorical=("k",),
+    )
 
 
 def course_contract(**extra: Any) -> dict[str, Any]:

@@ -411,23 +411,6 @@ def test_watchdog_alerts_once_when_scheduled_runs_are_missed(tmp_path: Path) -> 
         assert dog.tick() is None and len(rec.on("/hook")) == 2
 
 
-@pytest.fixture
-def crontab() -> Any:
-    import shutil
-
-    binary = shutil.which("crontab")
-    if binary is None:
-        pytest.skip("crontab is not installed (Debian package 'cron')")
-    saved = subprocess.run([binary, "-l"], capture_output=True, text=True, check=False)
-    try:
-        yield binary
-    finally:
-        if saved.returncode == 0:
-            subprocess.run([binary, "-"], input=saved.stdout, text=True, check=True)
-        else:
-            subprocess.run([binary, "-r"], capture_output=True, check=False)
-
-
 def test_serve_watchdog_alerts_once_with_a_real_crontab(tmp_path: Path, crontab: str) -> None:
     import os
     import urllib.request

@@ -22,7 +22,7 @@ import pandas as pd
 import pytest
 
 from tests.conftest import free_port
-from tests.helpers import run_cli
+from tests.helpers import run_cli, small_schema
 
 pytestmark = pytest.mark.skipif(
     importlib.util.find_spec("distributed") is None,
@@ -327,16 +327,8 @@ def test_the_model_search_runs_its_folds_on_the_cluster_with_the_same_scores(clu
     from riskwatch.config import EngineSettings, TrainingSettings
     from riskwatch.engine.search import search_jobs
     from riskwatch.model.selection import plan_for
-    from riskwatch.schema import DataSchema
 
-    schema = DataSchema(
-        id_column="id",
-        target_column="y",
-        positive_label=1,
-        negative_label=0,
-        numeric=("a", "b"),
-        categorical=("k",),
-    )
+    schema = small_schema()
     rng = np.random.default_rng(3)
     n = 1200
     X = pd.DataFrame(

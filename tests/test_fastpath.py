@@ -9,15 +9,9 @@ import pytest
 from riskwatch.model.scoring import LoadedModel, compile_scorer
 from riskwatch.model.training import Plan, fit
 from riskwatch.schema import DataSchema
+from tests.helpers import small_schema
 
-SCHEMA = DataSchema(
-    id_column="id",
-    target_column="y",
-    positive_label=1,
-    negative_label=0,
-    numeric=("a", "b"),
-    categorical=("k",),
-)
+SCHEMA = small_schema()
 
 
 def _data(n: int, seed: int) -> pd.DataFrame:

@@ -16,7 +16,14 @@ from hypothesis import strategies as st
 
 from riskwatch.demo import DemoSpec, generate, month_batches
 from tests.conftest import drop
-from tests.helpers import COURSE, course_sections, demo_contract, run_cli, write_config
+from tests.helpers import (
+    COURSE,
+    course_sections,
+    demo_config,
+    demo_contract,
+    run_cli,
+    write_config,
+)
 
 NO_INDEX = {"RISKWATCH_PACKAGE_INDEX": "http://127.0.0.1:9"}
 
@@ -27,16 +34,7 @@ def _demo_project(root: Path, months: int = 2, **sections: dict) -> Path:
         month_batches(generate(DemoSpec(clients=1200, months=months, seed=3)))
     ):
         batch.to_csv(root / "incoming" / f"month-{i + 1}.csv", index=False)
-    return write_config(
-        root,
-        {
-            "workspace": {"path": "ws"},
-            "contract": demo_contract(),
-            "sources": {"drop": {"kind": "folder", "path": "incoming"}},
-            "training": {"model": "logistic"},
-            **sections,
-        },
-    )
+    return demo_config(root, **sections)
 
 
 def _status(config: Path) -> dict:

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import shutil
 import sqlite3
 import subprocess
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -16,22 +14,6 @@ from riskwatch.pipeline.schedule import next_run, to_schedule
 from tests.helpers import run_cli
 
 CRON_ENV = {"HOME": "/root", "LOGNAME": "root", "PATH": "/usr/bin:/bin", "SHELL": "/bin/sh"}
-
-
-@pytest.fixture
-def crontab() -> Iterator[str]:
-    """The real ``crontab`` binary; the user's crontab is saved and restored around the test."""
-    binary = shutil.which("crontab")
-    if binary is None:
-        pytest.skip("crontab is not installed (Debian package 'cron'; .ci/run installs it)")
-    saved = subprocess.run([binary, "-l"], capture_output=True, text=True, check=False)
-    try:
-        yield binary
-    finally:
-        if saved.returncode == 0:
-            subprocess.run([binary, "-"], input=saved.stdout, text=True, check=True)
-        else:
-            subprocess.run([binary, "-r"], capture_output=True, check=False)
 
 
 def _crontab_lines(binary: str) -> list[str]:

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from riskwatch.demo import DemoSpec, generate, month_batches
-from tests.helpers import demo_contract, run_cli, write_config
+from tests.helpers import demo_config, demo_contract, run_cli
 
 SRC = Path(__file__).parents[1] / "src" / "riskwatch"
 NO_INDEX = {"RISKWATCH_PACKAGE_INDEX": "http://127.0.0.1:9"}
@@ -61,20 +61,6 @@ def _demo(
         batches[m - 1].to_csv(root / "incoming" / f"month-{m:02d}.csv", index=False)
 
 
-def _demo_config(root: Path, name: str = "riskwatch.toml", **sections: dict[str, Any]) -> Path:
-    return write_config(
-        root,
-        {
-            "workspace": {"path": "ws"},
-            "contract": demo_contract(),
-            "sources": {"drop": {"kind": "folder", "path": "incoming"}},
-            "training": {"model": "logistic"},
-            **sections,
-        },
-        name=name,
-    )
-
-
 def test_a_retraining_run_reads_the_dataset_once_and_loads_the_champion_once(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -83,7 +69,7 @@ def test_a_retraining_run_reads_the_dataset_once_and_loads_the_champion_once(
     from riskwatch.cli import main
     from riskwatch.storage import datasets, models
 
-    config = _demo_config(tmp_path)
+    config = demo_config(tmp_path)
     _demo(tmp_path, [1, 2, 3], drift_month=4)
     monkeypatch.setenv("RISKWATCH_PACKAGE_INDEX", NO_INDEX["RISKWATCH_PACKAGE_INDEX"])
     assert run_cli("run", config=config).returncode == 0  # v1, the first champion
@@ -124,12 +110,12 @@ def test_one_model_shows_the_same_metrics_everywhere(tmp_path: Path) -> None:
     from riskwatch.api import create_app
     from riskwatch.config import load_settings
 
-    config = _demo_config(tmp_path)
+    config = demo_config(tmp_path)
     _demo(tmp_path, [1, 2, 3])
     assert run_cli("run", config=config, env=NO_INDEX).returncode == 0
     _demo(tmp_path, [4])  # a new month: the challenger's hold-out is on dataset v2
     assert run_cli("ingest", config=config).returncode == 0
-    weak = _demo_config(tmp_path, "weak.toml", training={"model": "course"})  # numbers only
+    weak = demo_config(tmp_path, "weak.toml", training={"model": "course"})  # numbers only
     assert run_cli("train", config=weak).returncode == 0
     refused = run_cli("deploy", "--json", config=config)
     assert refused.returncode in (0, 1) and not json.loads(refused.stdout)["promoted"]
@@ -175,9 +161,9 @@ def test_a_champion_with_a_new_feature_is_served_with_its_schema_without_restart
     tmp_path: Path,
 ) -> None:
     _demo(tmp_path, [1, 2])
-    assert run_cli("ingest", config=_demo_config(tmp_path)).returncode == 0  # 'region' is stored
+    assert run_cli("ingest", config=demo_config(tmp_path)).returncode == 0  # 'region' is stored
     # ... then the contract leaves it out: the first champion does not use it
-    config = _demo_config(tmp_path, contract={**demo_contract(), "exclude": ["region"]})
+    config = demo_config(tmp_path, contract={**demo_contract(), "exclude": ["region"]})
     assert run_cli("run", config=config, env=NO_INDEX).returncode == 0
     port = _free_port()
     server = subprocess.Popen(
@@ -212,7 +198,7 @@ def test_a_champion_with_a_new_feature_is_served_with_its_schema_without_restart
                 not in json.load(resp)["components"]["schemas"]["ClientRecord"]["properties"]
             )
         # the contract changes: 'region' becomes a feature again; v2 is trained and promoted
-        config = _demo_config(tmp_path)
+        config = demo_config(tmp_path)
         assert run_cli("train", config=config).returncode == 0
         forced = run_cli("deploy", "--force", "--reason", "region is back", config=config)
         assert forced.returncode == 0, forced.stderr

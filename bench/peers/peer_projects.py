@@ -20,7 +20,7 @@ REPO = BENCH.parent
 sys.path.insert(0, str(BENCH))
 sys.path.insert(0, str(REPO / "src"))
 
-from _results import DEMO_PROJECT  # noqa: E402
+from _results import COURSE_CONFIG, DEMO_PROJECT  # noqa: E402
 from ingest import make_csv  # noqa: E402
 
 if TYPE_CHECKING:
@@ -31,26 +31,6 @@ SETUP_TIMEOUT = 3600.0  # an untimed set-up step (e.g. the first gradient-boosti
 API_KEY = "bench-key"
 COURSE_DATA = REPO.parent / "shared" / "data" / "course-starter"
 COURSE_COLUMNS = ["corporation", "lastmonth_activity", "lastyear_activity", "number_of_employees"]
-
-COURSE_CONFIG = """# like examples/course.toml, in a temporary folder
-[workspace]
-path = "ws"
-[contract]
-id_column = "corporation"
-target_column = "exited"
-positive_label = 1
-dedupe = "identical"
-[sources.practice]
-kind = "folder"
-path = "in"
-[evaluation]
-path = "{evaluation}"
-[training]
-model = "course"
-calibration = "none"
-[scoring]
-primary_metric = "f1"
-"""
 
 
 def rw(config: Path, *args: str) -> list[str]:
