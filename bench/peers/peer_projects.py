@@ -54,8 +54,31 @@ def setup(cmd: list[str], what: str) -> str:
     return done.stdout
 
 
+def wait_for_report(config: Path, timeout: float = 300.0) -> None:
+    """Wait (untimed) until the run's background report child has released the workspace lock,
+    so that it never overlaps the next measured process."""
+    import fcntl
+    import time
+
+    lock = config.parent / "ws" / ".workspace.lock"
+    if not lock.exists():
+        return
+    deadline = time.monotonic() + timeout
+    with lock.open("a") as fh:
+        while True:
+            try:
+                fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                fcntl.flock(fh, fcntl.LOCK_UN)
+                return
+            except BlockingIOError:
+                if time.monotonic() > deadline:
+                    return
+                time.sleep(0.05)
+
+
 def last_outcome(config: Path) -> str:
     """What the newest ``riskwatch run`` decided (``runs --json``), for the notes."""
+    wait_for_report(config)
     try:
         runs = json.loads(setup(rw(config, "runs", "--json"), "runs"))
         return str(runs[0].get("outcome") or runs[0].get("status"))

@@ -135,7 +135,10 @@ def row_2(b: Bench) -> list[Row]:
             2.0,
             "<= 2 s",
             notes=[
-                "fresh copy of the prepared project per run (untimed); the notes say what each run decided"
+                "fresh copy of the prepared project per run (untimed); the notes say what each run decided",
+                "riskwatch also writes diagnostics and a report (HTML, PDF) in a child process after its "
+                "decisions (`[report] background = true`); the bench waits for that child, untimed, so "
+                "it never overlaps the next measured process; the peers write no report on this path",
             ],
             runs=b.runs,
         )
