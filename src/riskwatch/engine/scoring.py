@@ -35,6 +35,7 @@ def score_source(engine: EngineSettings, model: LoadedModel, source: str) -> pd.
     """
     import dask
     import pandas as pd
+    from distributed import as_completed
 
     from riskwatch.engine.cluster import checked_client
     from riskwatch.storage.remote import partitions
@@ -47,7 +48,13 @@ def score_source(engine: EngineSettings, model: LoadedModel, source: str) -> pd.
             dask.delayed(score_partition)(part, n, len(parts), shared, source)
             for n, part in enumerate(parts)
         ]
-        results = client.gather(client.compute(tasks))
+        futures = client.compute(tasks)
+        order = {f.key: n for n, f in enumerate(futures)}
+        results: list[Any] = [None] * len(futures)
+        for future, result in as_completed(futures, with_results=True):
+            results[order[future.key]] = result  # gathered as each task ends and released on
+            future.release()  # the worker, so a worker never holds more than its own tasks
+        del futures
     finally:
         client.close()
     return pd.concat(results, ignore_index=True)
