@@ -3,16 +3,19 @@
 scikit-learn's OpenMP threads spin while they wait for a core; when another process holds that
 core, one prediction can take a second and one training 100x its time. So riskwatch sets the
 OpenMP wait policy to passive before any numeric library loads, scores single API requests with
-one thread, and trains with the cores this process may use (``[runtime] threads``).
+one thread (in every request thread: OpenMP counts threads per calling thread), and trains with
+the cores this process may use (``[runtime] threads``).
 """
 
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 
 PASSIVE = {"OMP_WAIT_POLICY": "PASSIVE", "KMP_BLOCKTIME": "0"}
+_THIS_THREAD = threading.local()
 
 
 def prepare_environment() -> None:
@@ -60,3 +63,15 @@ def limit_process(threads: int) -> None:
 
     _load_pools()
     threadpool_limits(limits=threads)
+
+
+def one_thread_here() -> None:
+    """One thread for the BLAS pools and for this thread's OpenMP pool, once per thread.
+
+    OpenMP's thread count belongs to the calling thread, so each of the API's request threads
+    needs it (``riskwatch serve`` also sets ``OMP_NUM_THREADS=1`` before OpenMP loads).
+    """
+    if getattr(_THIS_THREAD, "limited", False):
+        return
+    limit_process(1)
+    _THIS_THREAD.limited = True

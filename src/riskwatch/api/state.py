@@ -205,9 +205,9 @@ class ApiState(RunContext):
         )
 
     def _serve(self, model: LoadedModel) -> None:
-        from riskwatch.runtime import limit_process
+        from riskwatch.runtime import one_thread_here
 
-        limit_process(1)  # one thread per request: no OpenMP pool waiting for a busy core
+        one_thread_here()  # no OpenMP pool waiting for a busy core (request threads: the routes)
         self._serving = model
         self._models = {model.version: model}  # keep only the model being served
         self._refused.pop(model.version, None)

@@ -87,6 +87,9 @@ def serve(
     from riskwatch.errors import require
 
     require("fastapi", "api", "riskwatch serve")
+    import os
+
+    os.environ.setdefault("OMP_NUM_THREADS", "1")  # before OpenMP loads: every thread, one thread
     import uvicorn
 
     from riskwatch.api import create_app

@@ -15,6 +15,7 @@ from starlette.exceptions import HTTPException
 from riskwatch.answers.predictions import predict_frame, predict_records
 from riskwatch.api.deps import Champion, Records, State
 from riskwatch.api.schemas import PredictionResponse
+from riskwatch.runtime import one_thread_here
 
 router = APIRouter(tags=["prediction"])
 
@@ -22,6 +23,7 @@ router = APIRouter(tags=["prediction"])
 @router.post("/prediction", response_model=PredictionResponse)
 def prediction(records: Records, champion: Champion, state: State) -> dict[str, Any]:
     """Score clients sent as JSON records: risk, label, rank and top factors per client."""
+    one_thread_here()
     return predict_records(champion, records, champion.threshold)
 
 
@@ -48,4 +50,5 @@ async def prediction_csv(
     limit = state.settings.api.max_rows_per_request
     if len(frame) > limit:
         raise HTTPException(413, f"file: more than {limit} rows (api.max_rows_per_request)")
+    one_thread_here()
     return predict_frame(champion, frame, champion.threshold)
