@@ -246,3 +246,29 @@ def test_vectorised_bootstrap_equals_the_metrics_one_by_one(n: int, seed: int, m
     for row, value in zip(idx, fast, strict=True):
         slow = compute_metrics(y[row], p[row], threshold=0.5, bootstrap=False).get(metric)
         assert (np.isnan(value) and slow is None) or value == pytest.approx(slow, abs=1e-12)
+
+
+@pytest.mark.parametrize("metric", ["roc_auc", "f1"])
+def test_a_large_batch_interval_from_a_subsample_matches_the_full_bootstrap(
+    metric: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Beyond BOOTSTRAP_ROWS the interval is scaled from a subsample: close to the full one."""
+    import numpy as np
+
+    from riskwatch.monitoring import performance
+
+    rng = np.random.default_rng(7)
+    n = 40_000
+    y = (rng.random(n) < 0.2).astype(np.int64)
+    scores = np.clip(0.2 + 0.25 * (y - 0.2) + rng.normal(0, 0.2, n), 0, 1)
+    calc = performance.PerformanceDriftCalculator(metric, threshold=0.3)
+    monkeypatch.setattr(performance, "BOOTSTRAP_ROWS", 10**9)
+    full = calc._interval(y, scores)
+    monkeypatch.setattr(performance, "BOOTSTRAP_ROWS", 5_000)
+    scaled = calc._interval(y, scores)
+    assert full is not None and scaled is not None
+    value = calc._value(y, scores)
+    assert value is not None and scaled[0] < value < scaled[1]
+    width, scaled_width = full[1] - full[0], scaled[1] - scaled[0]
+    assert abs(scaled_width - width) <= 0.3 * width, (full, scaled)
+    assert abs((scaled[0] + scaled[1]) - (full[0] + full[1])) / 2 <= 0.5 * width

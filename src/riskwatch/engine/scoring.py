@@ -35,7 +35,6 @@ def score_source(engine: EngineSettings, model: LoadedModel, source: str) -> pd.
     """
     import dask
     import pandas as pd
-    from distributed import as_completed
 
     from riskwatch.engine.cluster import checked_client
     from riskwatch.storage.remote import partitions
@@ -48,13 +47,14 @@ def score_source(engine: EngineSettings, model: LoadedModel, source: str) -> pd.
             dask.delayed(score_partition)(part, n, len(parts), shared, source)
             for n, part in enumerate(parts)
         ]
-        futures = client.compute(tasks)
-        order = {f.key: n for n, f in enumerate(futures)}
-        results: list[Any] = [None] * len(futures)
-        for future, result in as_completed(futures, with_results=True):
-            results[order[future.key]] = result  # gathered as each task ends and released on
-            future.release()  # the worker, so a worker never holds more than its own tasks
-        del futures
+        # a window of partitions at a time: the workers hold at most one window of results,
+        # and gather() waits for any task a lost worker had finished to be computed again
+        window = 4 * max(1, sum(client.nthreads().values()))
+        results: list[Any] = []
+        for start in range(0, len(tasks), window):
+            futures = client.compute(tasks[start : start + window])
+            results += client.gather(futures)
+            del futures
     finally:
         client.close()
     return pd.concat(results, ignore_index=True)

@@ -166,7 +166,35 @@ class PerformanceDriftCalculator:
 
     def _interval(self, y: np.ndarray, scores: np.ndarray) -> tuple[float, float] | None:
         """A 95% bootstrap interval of the tested metric: only that metric, computed for all
-        resamples at once (in batches that bound the memory)."""
+        resamples at once (in batches that bound the memory).
+
+        Beyond ``BOOTSTRAP_ROWS`` rows the resamples are drawn from a seeded subsample of that
+        many rows and the interval's half-widths are scaled by sqrt(subsample / rows) around the
+        metric on all rows (a bootstrap's spread shrinks as 1/sqrt(n)): the cost stops growing
+        with the batch, and a large batch keeps its narrow interval.
+        """
+        n = len(y)
+        if n <= BOOTSTRAP_ROWS:
+            return self._bootstrap(y, scores)
+        rng = np.random.default_rng(self.seed)
+        pick = np.sort(rng.choice(n, BOOTSTRAP_ROWS, replace=False))
+        sub = self._bootstrap(y[pick], scores[pick])
+        center, center_sub = self._value(y, scores), self._value(y[pick], scores[pick])
+        if sub is None or center is None or center_sub is None:
+            return None
+        shrink = float(np.sqrt(BOOTSTRAP_ROWS / n))
+        return (
+            center - (center_sub - sub[0]) * shrink,
+            center + (sub[1] - center_sub) * shrink,
+        )
+
+    def _value(self, y: np.ndarray, scores: np.ndarray) -> float | None:
+        from riskwatch.model.metrics import compute_metrics
+
+        value = compute_metrics(y, scores, bootstrap=False, **self.kw).get(self.metric)
+        return None if value is None or np.isnan(value) else float(value)
+
+    def _bootstrap(self, y: np.ndarray, scores: np.ndarray) -> tuple[float, float] | None:
         from riskwatch.model.metrics import VECTORISED, compute_metrics, resampled
 
         rng = np.random.default_rng(self.seed)
@@ -190,6 +218,9 @@ class PerformanceDriftCalculator:
             return None
         lo, hi = np.percentile(values, [2.5, 97.5])
         return float(lo), float(hi)
+
+
+BOOTSTRAP_ROWS = 100_000  # beyond this, the interval comes from a subsample (see _interval)
 
 
 def estimate_performance(
