@@ -57,7 +57,10 @@ def test_sample_against_itself_shows_no_drift(n: int, seed: int) -> None:
 @settings(max_examples=8, deadline=None)
 @given(seed=st.integers(0, 10_000), shift=st.floats(1.5, 4.0))
 def test_strong_shift_in_one_column_is_flagged_there_only(n: int, seed: int, shift: float) -> None:
-    ref, cur = _frame(n, seed), _frame(n, seed + 1, shift=shift)
+    # the same draw with column a shifted: the other columns must not be flagged (an independent
+    # draw of the gamma column crosses the 0.1 distance threshold by chance now and then:
+    # seed 145 at n=3000 did, which tests the sample size, not the calculator)
+    ref, cur = _frame(n, seed), _frame(n, seed, shift=shift)
     result = DataDriftCalculator(MonitoringSettings(p_value=0.001), SCHEMA).fit(ref).calculate(cur)
     assert result.drifted_columns == ["a"]
     by = {c.column: c for c in result.columns}
