@@ -62,7 +62,7 @@ def test_the_api_scores_with_one_thread_per_pool(demo_project: Path) -> None:
     assert len(seen) == 13 and all(n == 1 for pools in seen for n in pools), seen
 
 
-def test_the_cli_makes_openmp_threads_sleep_before_numpy_loads(tmp_path: Path) -> None:
+def test_the_cli_makes_openmp_threads_sleep_before_numpy_loads() -> None:
     code = (
         "import sys, riskwatch.cli as cli\n"
         "sys.argv = ['riskwatch', '--version']\n"

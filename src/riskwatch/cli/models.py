@@ -160,9 +160,9 @@ def predict(
     import pandas as pd
 
     from riskwatch.answers.predictions import ranked, scored_rows
-    from riskwatch.errors import ConfigError, NotFound
+    from riskwatch.errors import NotFound
     from riskwatch.storage.files import read_chunks
-    from riskwatch.storage.remote import is_url
+    from riskwatch.storage.remote import local_path
     from riskwatch.storage.workspace import atomic_path
 
     settings = settings_of(ctx)
@@ -175,10 +175,8 @@ def predict(
         from riskwatch.engine.scoring import score_source
 
         scores = score_source(settings.engine, model, input_path)
-    elif is_url(input_path):
-        raise ConfigError(f"{input_path}: a URL input needs [engine] kind = 'dask'")
     else:
-        path = Path(input_path)
+        path = local_path(input_path)
         chunks = read_chunks(path, text_columns=(model.schema.id_column,))
         scores = scored_rows(model, pd.concat(list(chunks), ignore_index=True), where=str(path))
     out = ranked(scores)

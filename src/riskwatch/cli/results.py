@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -31,7 +30,7 @@ def drift(
     """
     import pandas as pd
 
-    from riskwatch.errors import ConfigError, DataError, NotFound
+    from riskwatch.errors import DataError, NotFound
     from riskwatch.monitoring.check import check_batch
     from riskwatch.storage.files import read_chunks
 
@@ -51,11 +50,9 @@ def drift(
             frame = typed_text(frame, text_columns=(schema.id_column,))
             sampled = {"engine": "dask", "rows": total, "tested": len(frame)}
         elif input_path is not None:
-            from riskwatch.storage.remote import is_url
+            from riskwatch.storage.remote import local_path
 
-            if is_url(input_path):
-                raise ConfigError(f"{input_path}: a URL input needs [engine] kind = 'dask'")
-            chunks = read_chunks(Path(input_path), text_columns=(schema.id_column,))
+            chunks = read_chunks(local_path(input_path), text_columns=(schema.id_column,))
             frame = pd.concat(list(chunks), ignore_index=True)
         if input_path is not None:
             missing = [c for c in schema.features if c not in frame.columns]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import codecs
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -161,13 +161,17 @@ class _TypeDrift(Exception):
     """A value does not fit the type inferred from the first block."""
 
 
-def _stream(path: Path, name: str, read_opts: Any, conv: Any) -> Iterator[pd.DataFrame]:
+def _batches(
+    path: Path, name: str, read_so_far: Callable[[], int], *, type_drift: bool, **options: Any
+) -> Iterator[Any]:
+    """The record batches of a CSV read by Arrow with ``options``; Arrow's errors become one-line
+    DataErrors naming the row after ``read_so_far()`` (a conversion error is ``_TypeDrift``
+    when ``type_drift``: the caller reads the file again with wider types)."""
     import pyarrow as pa
     from pyarrow import csv
 
-    offset = 0
     try:
-        reader = csv.open_csv(_source(path), read_options=read_opts, convert_options=conv)
+        reader = csv.open_csv(_source(path), **options)
     except pa.ArrowException as exc:
         raise DataError(f"{name}: {_arrow_message(exc)}") from None
     with reader:
@@ -175,15 +179,23 @@ def _stream(path: Path, name: str, read_opts: Any, conv: Any) -> Iterator[pd.Dat
             try:
                 batch = reader.read_next_batch()
             except StopIteration:
-                break
+                return
             except pa.ArrowException as exc:
-                if "conversion error" in str(exc).lower():
+                if type_drift and "conversion error" in str(exc).lower():
                     raise _TypeDrift from None
-                raise DataError(f"{name}: {_arrow_message(exc, after=offset)}") from None
-            frame = batch.to_pandas()
-            frame[ROW_COLUMN] = range(offset + 1, offset + 1 + len(frame))
-            offset += len(frame)
-            yield frame
+                raise DataError(f"{name}: {_arrow_message(exc, after=read_so_far())}") from None
+            yield batch
+
+
+def _stream(path: Path, name: str, read_opts: Any, conv: Any) -> Iterator[pd.DataFrame]:
+    offset = 0
+    options = {"read_options": read_opts, "convert_options": conv}
+    rows_read = lambda: offset  # noqa: E731  read when an error happens (late binding wanted)
+    for batch in _batches(path, name, rows_read, type_drift=True, **options):
+        frame = batch.to_pandas()
+        frame[ROW_COLUMN] = range(offset + 1, offset + 1 + len(frame))
+        offset += len(frame)
+        yield frame
     if offset == 0:
         raise DataError(f"{name}: no data rows (header only)")
 
@@ -218,34 +230,24 @@ def _csv_raw_chunks(path: Path, name: str, chunk_rows: int) -> Iterator[pd.DataF
         ),
     }
     next_row, total = 1, 0
-    try:
-        reader = csv.open_csv(_source(path), **reader_args)
-    except pa.ArrowException as exc:
-        raise DataError(f"{name}: {_arrow_message(exc)}") from None
-    with reader:
-        while True:
-            try:
-                batch = reader.read_next_batch()
-            except StopIteration:
-                break
-            except pa.ArrowException as exc:
-                raise DataError(f"{name}: {_arrow_message(exc, after=next_row - 1)}") from None
-            frame = batch.to_pandas()
-            skipped = {r[0] for r in ragged}
-            numbers = np.arange(next_row, next_row + len(frame) + len(skipped), dtype=np.int64)
-            if skipped:
-                numbers = numbers[~np.isin(numbers, list(skipped))]
-            frame[ROW_COLUMN] = numbers[: len(frame)]
-            if len(frame):
-                next_row = int(numbers[len(frame) - 1]) + 1
-                total += len(frame)
-                yield frame
-            done = [r for r in ragged if r[0] < next_row or not len(frame)]
-            if done:
-                ragged[:] = [r for r in ragged if r not in done]
-                total += len(done)
-                next_row = max(next_row, max(r[0] for r in done) + 1)
-                yield _set_aside_frame(names, done, pd)
+    batches = _batches(path, name, lambda: next_row - 1, type_drift=False, **reader_args)
+    for batch in batches:
+        frame = batch.to_pandas()
+        skipped = {r[0] for r in ragged}
+        numbers = np.arange(next_row, next_row + len(frame) + len(skipped), dtype=np.int64)
+        if skipped:
+            numbers = numbers[~np.isin(numbers, list(skipped))]
+        frame[ROW_COLUMN] = numbers[: len(frame)]
+        if len(frame):
+            next_row = int(numbers[len(frame) - 1]) + 1
+            total += len(frame)
+            yield frame
+        done = [r for r in ragged if r[0] < next_row or not len(frame)]
+        if done:
+            ragged[:] = [r for r in ragged if r not in done]
+            total += len(done)
+            next_row = max(next_row, max(r[0] for r in done) + 1)
+            yield _set_aside_frame(names, done, pd)
     if ragged:
         total += len(ragged)
         yield _set_aside_frame(names, ragged, pd)

@@ -7,9 +7,10 @@ Parquet keeps its types, one partition per row group.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from riskwatch.errors import DataError, NotFound, printable
+from riskwatch.errors import ConfigError, DataError, NotFound, printable
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -19,6 +20,17 @@ if TYPE_CHECKING:
 def is_url(source: str) -> bool:
     """``s3://...``, ``gcs://...``: a location only fsspec can open."""
     return "://" in source and not source.startswith("file://")
+
+
+def local_path(source: str) -> Path:
+    """``source`` as a local path for the local engine.
+
+    Raises:
+        ConfigError: it is a URL, which only the dask engine reads.
+    """
+    if is_url(source):
+        raise ConfigError(f"{printable(source, 200)}: a URL input needs [engine] kind = 'dask'")
+    return Path(source)
 
 
 def partitions(source: str, *, storage_options: dict[str, Any], blocksize: str) -> list[Delayed]:
