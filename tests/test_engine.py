@@ -402,15 +402,28 @@ def test_a_worker_killed_mid_scoring_loses_nothing(demo_project: Path, tmp_path:
         )
         from distributed import Client
 
+        def holders(dask_scheduler: Any) -> tuple[int, list[str]]:
+            """Tasks known, and the names of the workers holding the champion."""
+            names = [
+                str(ws.name)
+                for ts in dask_scheduler.tasks.values()
+                if str(ts.key).startswith(("held-", "LoadedModel-"))
+                for ws in ts.who_has or ()
+            ]
+            return len(dask_scheduler.tasks), names
+
+        victim = 1
         with Client(address, timeout=20) as client:  # kill once tasks have started
             deadline = time.monotonic() + 60
             while time.monotonic() < deadline:
-                tasks = client.run_on_scheduler(lambda dask_scheduler: len(dask_scheduler.tasks))
-                if tasks > 3:  # a window of partitions is in flight
+                tasks, names = client.run_on_scheduler(holders)
+                if tasks > 3 and names:  # a window of partitions is in flight
+                    # the worker holding the champion: losing it must not lose the run
+                    victim = int(names[0].rsplit("-", 1)[1])
                     break
                 time.sleep(0.05)
         still_running = job.poll() is None
-        procs[1].send_signal(signal.SIGKILL)
+        procs[victim].send_signal(signal.SIGKILL)
         _, err = job.communicate(timeout=300)
         assert job.returncode == 0, err
         assert still_running, "predict ended before the kill: make the input larger"
@@ -421,3 +434,23 @@ def test_a_worker_killed_mid_scoring_loses_nothing(demo_project: Path, tmp_path:
         for proc in reversed(procs):
             proc.kill()
             proc.wait(timeout=20)
+
+
+def test_work_the_cluster_lost_is_a_one_line_source_error(cluster: str) -> None:
+    """A cancelled task (what a lost scattered input or a dead scheduler leaves) is exit 4 in
+    one line; a task's own error is raised as it is."""
+    from distributed import Client
+
+    from riskwatch.config import EngineSettings
+    from riskwatch.engine.cluster import gathered
+    from riskwatch.errors import SourceUnavailable
+
+    engine = EngineSettings(kind="dask", address=cluster)
+    with Client(cluster, timeout=20) as client:
+        slow = client.submit(time.sleep, 30, pure=False)
+        slow.cancel()
+        with pytest.raises(SourceUnavailable, match=r"lost the work \(FutureCancelledError"):
+            gathered(client, [slow], engine)
+        bad = client.submit(int, "x", pure=False)
+        with pytest.raises(ValueError, match="invalid literal"):
+            gathered(client, [bad], engine)

@@ -153,3 +153,27 @@ def checked_client(engine: EngineSettings) -> Client:
         client.close()
         raise
     return client
+
+
+def gathered(client: Client, futures: Any, engine: EngineSettings) -> Any:
+    """``client.gather(futures)``, with the cluster's own failures as one-line errors.
+
+    A task's own exception (a data error in a partition) is raised as it is.
+
+    Raises:
+        SourceUnavailable: the cluster lost the work (workers killed beyond the retry budget,
+            the scheduler gone, tasks cancelled).
+    """
+    from concurrent.futures import CancelledError  # what distributed's cancellations derive from
+
+    from distributed import KilledWorker
+    from distributed.comm import CommClosedError
+
+    try:
+        return client.gather(futures)
+    except (KilledWorker, CancelledError, CommClosedError, OSError, TimeoutError) as exc:
+        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
+        raise SourceUnavailable(
+            f"dask {where(engine)} lost the work ({type(exc).__name__}: {first}); nothing was"
+            " written, run it again"
+        ) from None

@@ -47,7 +47,7 @@ def sample_source(
     """
     import dask
 
-    from riskwatch.engine.cluster import checked_client
+    from riskwatch.engine.cluster import checked_client, gathered
     from riskwatch.storage.remote import partitions
 
     parts = partitions(source, storage_options=engine.storage_options, blocksize=engine.blocksize)
@@ -60,7 +60,8 @@ def sample_source(
         level = [dask.delayed(merge)(*p, keep) if len(p) == 2 else p[0] for p in pairs]
     client = checked_client(engine)
     try:
-        sample, sizes = client.gather(client.compute([level[0], dask.delayed(sum)(counts)]))
+        futures = client.compute([level[0], dask.delayed(sum)(counts)])
+        sample, sizes = gathered(client, futures, engine)
     finally:
         client.close()
     return sample.drop(columns=KEY).reset_index(drop=True), int(sizes)

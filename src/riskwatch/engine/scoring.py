@@ -26,6 +26,11 @@ def score_partition(part: pd.DataFrame, number: int, total: int, model: Any, sou
         return scored_rows(model, part, where=f"{source} (partition {number + 1} of {total})")
 
 
+def held(model: Any) -> Any:
+    """The champion as a task result: a worker computes it once and the others fetch it."""
+    return model
+
+
 def score_source(engine: EngineSettings, model: LoadedModel, source: str) -> pd.DataFrame:
     """id, risk (and value_at_risk) of every row of ``source``, scored on the cluster.
 
@@ -36,13 +41,15 @@ def score_source(engine: EngineSettings, model: LoadedModel, source: str) -> pd.
     import dask
     import pandas as pd
 
-    from riskwatch.engine.cluster import checked_client
+    from riskwatch.engine.cluster import checked_client, gathered
     from riskwatch.storage.remote import partitions
 
     parts = partitions(source, storage_options=engine.storage_options, blocksize=engine.blocksize)
     client = checked_client(engine)
     try:
-        shared = client.scatter(model, broadcast=True, hash=False)  # once, not once per task
+        # once, not once per task; a task (not scattered data) so that if every worker that
+        # holds it is lost (the active memory manager keeps one replica) it is computed again
+        shared = client.submit(held, model, pure=False)
         tasks = [
             dask.delayed(score_partition)(part, n, len(parts), shared, source)
             for n, part in enumerate(parts)
@@ -53,7 +60,7 @@ def score_source(engine: EngineSettings, model: LoadedModel, source: str) -> pd.
         results: list[Any] = []
         for start in range(0, len(tasks), window):
             futures = client.compute(tasks[start : start + window])
-            results += client.gather(futures)
+            results += gathered(client, futures, engine)
             del futures
     finally:
         client.close()
