@@ -8,13 +8,14 @@ risks to 1e-9.
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import json
 import os
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +31,7 @@ pytestmark = pytest.mark.skipif(
 )
 
 
+RISKWATCH = [sys.executable, "-m", "riskwatch"]
 SCHEDULER = ["--host", "127.0.0.1", "--no-dashboard"]
 WORKER = ["--nthreads", "1", "--memory-limit", "1GiB", "--no-dashboard"]
 
@@ -346,11 +348,10 @@ def test_the_model_search_runs_its_folds_on_the_cluster_with_the_same_scores(clu
         assert abs(remote["scores"][name]["roc_auc"] - score["roc_auc"]) <= 1e-12, name
 
 
-def test_a_worker_killed_mid_scoring_loses_nothing(demo_project: Path, tmp_path: Path) -> None:
-    """SIGKILL one of two workers while ``predict`` runs: its tasks run again on the other one,
-    and the scores are those of the local engine (each row once)."""
-    import signal
-
+@contextlib.contextmanager
+def _victims() -> Iterator[tuple[str, list[subprocess.Popen[bytes]]]]:
+    """A private scheduler and two workers without a nanny (a killed worker stays dead):
+    (address, [scheduler, victim-1, victim-2])."""
     address = f"tcp://127.0.0.1:{free_port()}"
     port = address.rsplit(":", 1)[1]
     quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
@@ -362,7 +363,7 @@ def test_a_worker_killed_mid_scoring_loses_nothing(demo_project: Path, tmp_path:
     ]
     try:
         time.sleep(1)
-        for i in (1, 2):  # no nanny: the killed worker stays dead
+        for i in (1, 2):
             worker = [*WORKER, "--no-nanny", "--name", f"victim-{i}"]
             procs.append(
                 subprocess.Popen(
@@ -371,6 +372,60 @@ def test_a_worker_killed_mid_scoring_loses_nothing(demo_project: Path, tmp_path:
                 )
             )
         _wait_for_workers(address, 2)
+        yield address, procs
+    finally:
+        for proc in reversed(procs):
+            proc.kill()
+            proc.wait(timeout=20)
+
+
+def _kill_worker_when(
+    address: str, procs: list[subprocess.Popen[bytes]], pick: Callable[[Any], str | None]
+) -> None:
+    """SIGKILL the worker ``pick(scheduler)`` names (victim-1 or victim-2), once it names one."""
+    import signal
+
+    from distributed import Client
+
+    victim = 1
+    with Client(address, timeout=20) as client:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            name = client.run_on_scheduler(lambda dask_scheduler: pick(dask_scheduler))
+            if name:
+                victim = int(str(name).rsplit("-", 1)[1])
+                break
+            time.sleep(0.05)
+    procs[victim].send_signal(signal.SIGKILL)
+
+
+def _champion_holder(dask_scheduler: Any) -> str | None:
+    """The worker holding the champion once a window of partitions is in flight."""
+    if len(dask_scheduler.tasks) <= 3:
+        return None
+    for ts in dask_scheduler.tasks.values():
+        if str(ts.key).startswith(("held-", "LoadedModel-")):
+            for ws in ts.who_has or ():
+                return str(ws.name)
+    return None
+
+
+def _reading_a_file(dask_scheduler: Any) -> str | None:
+    """A worker running an ingest task, once some file has been read (so work is lost)."""
+    tasks = [ts for ts in dask_scheduler.tasks.values() if str(ts.key).startswith("ingest-")]
+    if not any(ts.state == "memory" for ts in tasks):
+        return None
+    for ts in tasks:
+        if ts.state == "processing" and ts.processing_on is not None:
+            return str(ts.processing_on.name)
+    return None
+
+
+def test_a_worker_killed_mid_scoring_loses_nothing(demo_project: Path, tmp_path: Path) -> None:
+    """SIGKILL the worker holding the champion while ``predict`` runs: its tasks and the
+    champion are computed again on the other one, and the scores are those of the local engine
+    (each row once)."""
+    with _victims() as (address, procs):
         frame = pd.read_csv(demo_project.parent / "incoming" / "month-3.csv", dtype=str)
         big = pd.concat([frame] * 30, ignore_index=True)
         big["corporation"] = big["corporation"] + "-" + (big.index // len(frame)).astype(str)
@@ -384,56 +439,90 @@ def test_a_worker_killed_mid_scoring_loses_nothing(demo_project: Path, tmp_path:
         )
         out = tmp_path / "dask.csv"
         job = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "riskwatch",
-                "--config",
-                str(config),
-                "predict",
-                "-i",
-                str(source),
-                "-o",
-                str(out),
-            ],
+            [*RISKWATCH, "--config", str(config), "predict", "-i", str(source), "-o", str(out)],
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
         )
-        from distributed import Client
-
-        def holders(dask_scheduler: Any) -> tuple[int, list[str]]:
-            """Tasks known, and the names of the workers holding the champion."""
-            names = [
-                str(ws.name)
-                for ts in dask_scheduler.tasks.values()
-                if str(ts.key).startswith(("held-", "LoadedModel-"))
-                for ws in ts.who_has or ()
-            ]
-            return len(dask_scheduler.tasks), names
-
-        victim = 1
-        with Client(address, timeout=20) as client:  # kill once tasks have started
-            deadline = time.monotonic() + 60
-            while time.monotonic() < deadline:
-                tasks, names = client.run_on_scheduler(holders)
-                if tasks > 3 and names:  # a window of partitions is in flight
-                    # the worker holding the champion: losing it must not lose the run
-                    victim = int(names[0].rsplit("-", 1)[1])
-                    break
-                time.sleep(0.05)
+        _kill_worker_when(address, procs, _champion_holder)
         still_running = job.poll() is None
-        procs[victim].send_signal(signal.SIGKILL)
         _, err = job.communicate(timeout=300)
         assert job.returncode == 0, err
         assert still_running, "predict ended before the kill: make the input larger"
         remote = pd.read_csv(out, dtype={"id": "string"})
         assert remote["id"].is_unique
         _same(local, remote)
-    finally:
-        for proc in reversed(procs):
-            proc.kill()
-            proc.wait(timeout=20)
+
+
+def test_a_worker_killed_mid_ingest_ingests_each_row_once(
+    demo_project: Path, tmp_path: Path
+) -> None:
+    """SIGKILL a worker while it reads a file: the file is read again on the other worker,
+    the counts and stored rows are those of one process, and no part of the lost attempt
+    stays in the workspace."""
+    from tests.helpers import demo_config
+
+    frame = pd.read_csv(demo_project.parent / "incoming" / "month-3.csv", dtype=str)
+    results = []
+    with _victims() as (address, procs):
+        for kind in ("local", "dask"):
+            root = tmp_path / kind
+            (root / "incoming").mkdir(parents=True)
+            for n in range(8):  # files big enough that a task is caught mid-read
+                part = pd.concat([frame] * 12, ignore_index=True)
+                copy = (part.index // len(frame)).astype(str)
+                part["corporation"] = part["corporation"] + f"-{n}-" + copy
+                part.to_csv(root / "incoming" / f"batch-{n}.csv", index=False)
+                if n == 0:  # a last file repeating rows of the first
+                    part.iloc[:300].to_csv(root / "incoming" / "batch-9.csv", index=False)
+            engine = {"kind": kind, "address": address} if kind == "dask" else {"kind": "local"}
+            sources = {  # small chunks: a file is written as many parts, some before the kill
+                "drop": {
+                    "kind": "folder",
+                    "path": "incoming",
+                    "settle_seconds": 0,
+                    "chunk_rows": 1000,
+                }
+            }
+            config = demo_config(root, sources=sources, engine=engine)
+            job = subprocess.Popen(
+                [*RISKWATCH, "--config", str(config), "ingest", "--json"],
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+            if kind == "dask":
+                parts = root / "ws" / "datasets"
+
+                def mid_file(dask_scheduler: Any, parts: Path = parts) -> str | None:
+                    written = len(list(parts.glob("part-*"))) if parts.is_dir() else 0
+                    return _reading_a_file(dask_scheduler) if written >= 12 else None
+
+                _kill_worker_when(address, procs, mid_file)
+                assert job.poll() is None, "ingest ended before the kill: make the files larger"
+            out, err = job.communicate(timeout=600)
+            assert job.returncode == 0, err
+            report = json.loads(out)
+            units = {
+                u["unit"]: (u["status"], u["read"], u["accepted"], u["duplicate"])
+                for u in report["units"]
+            }
+            from riskwatch.storage.datasets import seen_hashes
+            from tests.helpers import open_context
+
+            ctx = open_context(config)
+            try:
+                version = ctx.version
+                assert version is not None
+                hashes = seen_hashes(ctx.ws, version).tolist()
+                on_disk = {p.name for p in ctx.ws.datasets.glob("part-*")}
+                assert on_disk == {p.name for p in version.parts}  # nothing half-written kept
+            finally:
+                ctx.db.close()
+            results.append((units, report["rows_total"], hashes))
+    local, remote = results
+    assert local[0]["batch-9.csv"][1:] == (300, 0, 300)  # rows of batch-0 again
+    assert remote == local
 
 
 def test_work_the_cluster_lost_is_a_one_line_source_error(cluster: str) -> None:
@@ -454,3 +543,78 @@ def test_work_the_cluster_lost_is_a_one_line_source_error(cluster: str) -> None:
         bad = client.submit(int, "x", pure=False)
         with pytest.raises(ValueError, match="invalid literal"):
             gathered(client, [bad], engine)
+
+
+def _drop_folder(root: Path, demo_project: Path) -> Path:
+    """Demo months plus the awkward files: rows repeated across files and within one, rows set
+    aside (a text in a number, a short row), a file that is not UTF-8 (rejected alone)."""
+    incoming = root / "incoming"
+    incoming.mkdir(parents=True)
+    months = sorted((demo_project.parent / "incoming").glob("month-*.csv"))
+    for path in months:
+        (incoming / path.name).write_bytes(path.read_bytes())
+    first = pd.read_csv(months[0], dtype=str)
+    again = pd.concat([first.iloc[:40], first.iloc[:40], first.iloc[100:130]])  # 40 twice
+    again.to_csv(incoming / "x-resent.csv", index=False)
+    bad = first.iloc[200:260].copy()
+    bad.loc[bad.index[:5], "lastmonth_activity"] = "lots"
+    text = bad.to_csv(index=False) + "C999999,2026-01-01,retail\n"
+    (incoming / "x-partial.csv").write_text(text, encoding="utf-8")
+    (incoming / "y-latin1.csv").write_bytes(
+        months[1].read_bytes().replace(b"retail", "r\xe9tail".encode("latin-1"))
+    )
+    return root
+
+
+def _ingested(config: Path) -> tuple[dict[str, tuple[Any, ...]], int, list[int]]:
+    """Per file (status, read, accepted, quarantined, duplicate), the dataset's rows, and its
+    sorted row hashes."""
+    done = run_cli("ingest", "--json", config=config)
+    report = json.loads(done.stdout)
+    units = {
+        u["unit"]: (u["status"], u["read"], u["accepted"], u["quarantined"], u["duplicate"])
+        for u in report["units"]
+    }
+    from riskwatch.storage.datasets import seen_hashes
+    from tests.helpers import open_context
+
+    ctx = open_context(config)
+    try:
+        hashes = seen_hashes(ctx.ws, ctx.version).tolist()
+    finally:
+        ctx.db.close()
+    return units, report["rows_total"], hashes
+
+
+def test_ingest_on_the_cluster_counts_and_stores_what_one_process_does(
+    demo_project: Path, cluster: str, tmp_path: Path
+) -> None:
+    """The same drop folder through the local and the dask engine: the same status and
+    read/accepted/quarantined/duplicate counts per file, the same stored rows; then a second
+    round whose rows were partly stored already."""
+    from tests.helpers import demo_config
+
+    results = []
+    for kind in ("local", "dask"):
+        root = _drop_folder(tmp_path / kind, demo_project)
+        engine = {"kind": kind, "address": cluster} if kind == "dask" else {"kind": "local"}
+        config = demo_config(
+            root,
+            sources={"drop": {"kind": "folder", "path": "incoming", "settle_seconds": 0}},
+            engine=engine,
+        )
+        first = _ingested(config)
+        more = pd.read_csv(root / "incoming" / "month-3.csv", dtype=str).iloc[:500]
+        more["snapshot_date"] = "2026-04-01"
+        pd.concat([more, pd.read_csv(root / "incoming" / "month-2.csv", dtype=str)]).to_csv(
+            root / "incoming" / "month-4.csv", index=False
+        )
+        results.append((first, _ingested(config)))
+    (local_first, local_second), (dask_first, dask_second) = results
+    units = local_first[0]
+    assert units["y-latin1.csv"][0] == "rejected"
+    assert units["x-resent.csv"][1:] == (110, 0, 0, 110)  # all stored already or repeated
+    assert units["x-partial.csv"][1:] == (61, 0, 6, 55)  # 5 texts in a number, 1 short row
+    assert dask_first == local_first
+    assert local_second[0]["month-4.csv"][2] == 500  # month 2 again: all duplicates
+    assert dask_second == local_second

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from riskwatch.ingest.rules import dedupe, split_conflicts, validate
@@ -116,6 +116,35 @@ def test_counts_always_add_up(rows: list[tuple], seen_rows: int) -> None:
     new, dups = dedupe(valid, schema=SCHEMA, seen=seen)
     assert len(raw) == len(new) + len(bad) + len(clashes) + dups
     assert bad["_rw_reason"].astype(str).str.len().gt(0).all()
+
+
+@example(rows=[("a", "1", "2", "3", "0")] * 2, dedupe_mode="latest")  # a row sent twice
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    rows=st.lists(ROW, min_size=1, max_size=40),
+    dedupe_mode=st.sampled_from(["identical", "latest"]),
+)
+def test_dedupe_keeps_one_row_of_every_distinct_key(rows: list[tuple], dedupe_mode: str) -> None:
+    """No key is lost: a row sent twice keeps one copy (with "latest", the last row of a key),
+    whatever the mode."""
+    from dataclasses import replace
+
+    schema = replace(SCHEMA, dedupe=dedupe_mode)
+    raw = pd.DataFrame(rows, columns=list(schema.columns)).astype("object")
+    raw["_rw_row"] = range(1, len(raw) + 1)
+    valid, _ = validate(raw, schema)
+    if dedupe_mode == "identical":
+        valid, _ = split_conflicts(valid, schema)
+    new, dups = dedupe(valid, schema=schema, seen=np.empty(0, dtype=np.uint64))
+    key = list(schema.key)
+    assert set(map(tuple, new[key].astype(str).to_numpy())) == set(
+        map(tuple, valid[key].astype(str).to_numpy())
+    )
+    assert len(new) + dups == len(valid)
+    if dedupe_mode == "latest":
+        last = valid.drop_duplicates(subset=key, keep="last").reset_index(drop=True)
+        cols = list(schema.columns)
+        pd.testing.assert_frame_equal(new[cols].reset_index(drop=True), last[cols])
 
 
 @settings(max_examples=8, deadline=None)

@@ -268,3 +268,37 @@ def test_model_cli_and_predict_file(tmp_path: Path) -> None:
         range(1, 51)
     )
     assert out["risk"].is_monotonic_decreasing
+
+
+def test_predict_writes_csv_parquet_and_json_with_the_same_scores(tmp_path: Path) -> None:
+    """The three output formats hold the same ids and exact risks; an id with a comma or a
+    quote reads back as written; any other suffix is refused before any work (exit 2)."""
+    _ctx, cfg = _project(tmp_path, _clients(400), training={"model": "logistic"})
+    assert run_cli("train", config=cfg).returncode == 0
+    assert run_cli("deploy", config=cfg).returncode == 0
+    batch = _clients(30, seed=4).drop(columns="status")
+    odd = ["acme, inc", 'say "hi"', "line\nbreak"]
+    id_col = batch.columns[0]
+    batch[id_col] = batch[id_col].astype(str)
+    batch.loc[: len(odd) - 1, id_col] = odd
+    batch.to_csv(tmp_path / "new.csv", index=False)
+    outs = {}
+    for suffix in ("csv", "parquet", "json"):
+        target = tmp_path / f"out.{suffix}"
+        done = run_cli("predict", "-i", str(tmp_path / "new.csv"), "-o", str(target), config=cfg)
+        assert done.returncode == 0, done.stderr
+        if suffix == "csv":
+            outs[suffix] = pd.read_csv(target, dtype={"id": str})
+        elif suffix == "parquet":
+            outs[suffix] = pd.read_parquet(target)
+        else:
+            outs[suffix] = pd.DataFrame(json.loads(target.read_text()))
+    first = outs["csv"]
+    assert set(odd) <= set(first["id"])
+    for frame in outs.values():
+        assert frame["id"].astype(str).tolist() == first["id"].tolist()
+        assert frame["risk"].tolist() == first["risk"].tolist()  # exact, not rounded
+        assert frame["rank"].tolist() == list(range(1, 31))
+    refused = run_cli("predict", "-i", str(tmp_path / "new.csv"), "-o", "x.txt", config=cfg)
+    assert refused.returncode == 2 and "x.txt" in refused.stderr
+    assert "Traceback" not in refused.stderr and not (tmp_path / "x.txt").exists()

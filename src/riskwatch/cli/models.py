@@ -148,7 +148,10 @@ def predict(
         ),
     ],
     output: Annotated[
-        Path, typer.Option("--output", "-o", help="Where to write the scores (.csv or .parquet).")
+        Path,
+        typer.Option(
+            "--output", "-o", help="Where to write the scores (.csv, .parquet or .json records)."
+        ),
     ],
     version: VersionOption = None,
 ) -> None:
@@ -161,10 +164,15 @@ def predict(
 
     from riskwatch.answers.predictions import ranked, scored_rows
     from riskwatch.errors import NotFound
-    from riskwatch.storage.files import read_chunks
+    from riskwatch.storage.files import TABLE_FORMATS, read_chunks, write_table
     from riskwatch.storage.remote import local_path
     from riskwatch.storage.workspace import atomic_path
 
+    fmt = TABLE_FORMATS.get(output.suffix.lower())
+    if fmt is None:
+        raise typer.BadParameter(
+            f"{output.name}: write .csv, .parquet or .json", param_hint="'--output'"
+        )
     settings = settings_of(ctx)
     with run_context(settings) as run:
         chosen = version or run.champion_version()
@@ -181,8 +189,5 @@ def predict(
         scores = scored_rows(model, pd.concat(list(chunks), ignore_index=True), where=str(path))
     out = ranked(scores)
     with atomic_path(output) as tmp:
-        if output.suffix.lower() == ".parquet":
-            out.to_parquet(tmp, index=False)
-        else:
-            out.to_csv(tmp, index=False)
+        write_table(out, tmp, fmt)
     typer.echo(f"scored {len(out)} clients with model v{chosen} -> {output}")

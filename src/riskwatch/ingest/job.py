@@ -88,13 +88,17 @@ def ingest(
     )
     done: list[tuple[Source, Unit, UnitReport, list[str]]] = []
     for source in build_sources(settings):
-        for unit in (u for u in units if u.source == source.name):
+        mine = [u for u in units if u.source == source.name]
+        elsewhere = _on_cluster(ctx, source, mine, state)
+        for unit in mine:
             if unit.settle_in > 0:
                 report.units.append(waiting(unit, "still being written"))
                 continue
             if unit.refused:
                 rep = UnitReport(source.name, unit.name, "rejected", message=unit.refused)
                 rep.started_at, hashes = now(), list[str]()
+            elif unit.name in elsewhere:
+                rep, hashes = elsewhere[unit.name]
             else:
                 rep, hashes = ingest_unit(ctx, source, unit, state)
             report.units.append(rep)
@@ -103,11 +107,37 @@ def ingest(
     if done:
         _commit(db, done, state, report, version, contract_fingerprint(settings))
         ctx.dataset_changed()
+        if settings.engine.kind == "dask":  # parts of attempts a lost worker left behind
+            remove_orphans(ws, db)
     else:
         report.dataset_version = report.previous_version
     report.rows_total = state.rows
     report.seconds = time.perf_counter() - started
     return report
+
+
+def _on_cluster(
+    ctx: RunContext, source: Source, units: list[Unit], state: IngestState
+) -> dict[str, tuple[UnitReport, list[str]]]:
+    """With ``[engine] kind = "dask"``, the files of a folder source read on the cluster and
+    added in order (by name); {} otherwise. Files are read here until one fixes the schema."""
+    from riskwatch.ingest.unit import merge_outcome
+
+    if ctx.settings.engine.kind != "dask" or source.rereads:  # SQL units stay in one process
+        return {}
+    todo = [u for u in units if u.settle_in <= 0 and not u.refused]
+    out: dict[str, tuple[UnitReport, list[str]]] = {}
+    while todo and state.schema is None:  # the first file read fixes the schema, as locally
+        unit = todo.pop(0)
+        out[unit.name] = ingest_unit(ctx, source, unit, state)
+    if not todo or state.schema is None:
+        return out
+    from riskwatch.engine.ingest import read_files
+
+    outcomes = read_files(ctx.settings, ctx.ws, source, todo, state.schema)
+    for unit, outcome in zip(todo, outcomes, strict=True):
+        out[unit.name] = merge_outcome(ctx.ws, state, outcome)
+    return out
 
 
 def _commit(

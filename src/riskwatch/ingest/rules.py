@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 from riskwatch.errors import DataError, printable, printable_names
 from riskwatch.ingest import values as kinds
@@ -195,8 +195,11 @@ def dedupe(
     """
 
     hashes = row_hashes(valid, schema)
-    keep = ~_duplicated(hashes) & ~in_sorted(hashes, seen)
-    if schema.dedupe == "latest":
+    latest = schema.dedupe == "latest"
+    # with "latest" the last of identical rows is kept too: keeping the first copy by hash and
+    # the last by key would drop every copy of a row sent twice
+    keep = ~_duplicated(hashes, keep="last" if latest else "first") & ~in_sorted(hashes, seen)
+    if latest:
         keep &= ~valid.duplicated(subset=list(schema.key), keep="last").to_numpy()
     new = valid.loc[keep].copy()
     new[HASH_COLUMN] = hashes[keep]
@@ -273,7 +276,7 @@ def in_sorted(values: np.ndarray, seen: np.ndarray | list[np.ndarray]) -> np.nda
     return found
 
 
-def _duplicated(hashes: np.ndarray) -> np.ndarray:
+def _duplicated(hashes: np.ndarray, keep: Literal["first", "last"] = "first") -> np.ndarray:
     import pandas as pd
 
-    return pd.Series(hashes).duplicated().to_numpy()
+    return pd.Series(hashes).duplicated(keep=keep).to_numpy()

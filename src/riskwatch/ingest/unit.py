@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from riskwatch.errors import DataError, printable
@@ -18,6 +18,7 @@ from riskwatch.storage.metadata import now
 if TYPE_CHECKING:
     import pandas as pd
 
+    from riskwatch.config import Settings
     from riskwatch.context import RunContext
     from riskwatch.ingest.sources import Source, Unit
     from riskwatch.schema import DataSchema
@@ -73,19 +74,92 @@ class IngestState:
     rows: int
 
 
+@dataclass
+class UnitOutcome:
+    """What reading one unit produced (picklable: a cluster worker returns it)."""
+
+    report: UnitReport
+    parts: list[Part] = field(default_factory=list)
+    bad_hashes: list[str] = field(default_factory=list)
+    schema: DataSchema | None = None
+    seen: Any = None  # the stored hashes plus this unit's, when read with them
+
+
 def ingest_unit(
     ctx: RunContext, source: Source, unit: Unit, state: IngestState
 ) -> tuple[UnitReport, list[str]]:
     """Read, validate, deduplicate and store one unit; on any data problem reject it alone."""
+    from riskwatch.storage.ingestions import quarantined_row_hashes
+
+    known_bad = quarantined_row_hashes(ctx.db, source.name) if source.rereads else set()
+    out = read_unit(ctx.settings, ctx.ws, source, unit, state.schema, state.seen, known_bad)
+    if out.report.status == "ingested":
+        state.schema, state.seen = out.schema, out.seen
+        state.parts += out.parts
+        state.rows += out.report.accepted
+    return out.report, out.bad_hashes
+
+
+def merge_outcome(
+    ws: Workspace, state: IngestState, out: UnitOutcome
+) -> tuple[UnitReport, list[str]]:
+    """Add a unit read elsewhere (``seen`` empty: a cluster worker) to the ingestion, in unit
+    order: its rows already stored or in an earlier unit become duplicates, as in one process.
+
+    Only a part that holds such rows is rewritten; the common case reads no part.
+    """
+    import numpy as np
+
+    from riskwatch.ingest.rules import in_sorted
+    from riskwatch.storage.datasets import part_hashes, rewrite_part
+
+    rep = out.report
+    if rep.status != "ingested":
+        return rep, out.bad_hashes
+    mine = list(out.seen or [])
+    parts = out.parts
+    if any(in_sorted(h, state.seen).any() for h in mine):
+        parts = []
+        for part in out.parts:
+            again = in_sorted(part_hashes(ws, part), state.seen)
+            if not again.any():
+                parts.append(part)
+                continue
+            rep.accepted -= int(again.sum())
+            rep.duplicate += int(again.sum())
+            kept = rewrite_part(ws, part, ~again)
+            parts += [kept] if kept is not None else []
+    state.seen = [*state.seen, *mine]
+    if len(state.seen) > 4:  # keep membership checks to a few binary searches
+        state.seen = [np.sort(np.concatenate(state.seen))]
+    state.parts += parts
+    state.rows += rep.accepted
+    return rep, out.bad_hashes
+
+
+def read_unit(
+    settings: Settings,
+    ws: Workspace,
+    source: Source,
+    unit: Unit,
+    schema: DataSchema | None,
+    seen: Any,
+    known_bad: set[str],
+) -> UnitOutcome:
+    """Read, validate, deduplicate (against ``seen``) and write the parts and quarantine file of
+    one unit; a unit with a data problem is rejected alone (its parts removed).
+
+    Pure of the metadata database, so a cluster worker can run it (``seen`` then empty).
+    """
     t0 = time.perf_counter()
     rep = UnitReport(source=source.name, unit=unit.name, status="ingested", started_at=now())
     rep.late = int(unit.extra.get("late") or 0)
-    reader = _UnitReader(ctx, source, state)
+    reader = _UnitReader(settings, ws, source, schema, seen, known_bad)
     try:
         reader.run(unit, rep)
     except UnitChanged:
         reader.discard()
-        return waiting(unit, "changed while being read"), []
+        return UnitOutcome(waiting(unit, "changed while being read"))
     except (DataError, ValueError, TypeError, OverflowError) as exc:
         reader.discard()
         if isinstance(exc, DataError):
@@ -100,31 +174,34 @@ def ingest_unit(
             source.name, unit.name, "rejected", message=message, started_at=rep.started_at
         )
         rep.seconds = time.perf_counter() - t0
-        return rep, []
+        return UnitOutcome(rep)
     if reader.bad_frames:
         import pandas as pd
 
         frame = pd.concat(reader.bad_frames, ignore_index=True)
-        rep.quarantine_path = _write_quarantine(ctx.ws, unit, frame)
-    state.schema, state.seen = reader.schema, reader.seen
-    state.parts += reader.parts
-    state.rows += rep.accepted
+        rep.quarantine_path = _write_quarantine(ws, unit, frame)
     rep.seconds = time.perf_counter() - t0
-    return rep, reader.bad_hashes
+    return UnitOutcome(rep, reader.parts, reader.bad_hashes, reader.schema, reader.seen)
 
 
 class _UnitReader:
     """The chunk loop of one unit: its new parts, quarantined rows and schema so far."""
 
-    def __init__(self, ctx: RunContext, source: Source, state: IngestState) -> None:
-        from riskwatch.storage.ingestions import quarantined_row_hashes
-
-        self.ctx, self.source = ctx, source
-        self.schema, self.seen = state.schema, state.seen
+    def __init__(
+        self,
+        settings: Settings,
+        ws: Workspace,
+        source: Source,
+        schema: DataSchema | None,
+        seen: Any,
+        known_bad: set[str],
+    ) -> None:
+        self.settings, self.ws, self.source = settings, ws, source
+        self.schema, self.seen = schema, seen
         self.parts: list[Part] = []
         self.bad_frames: list[pd.DataFrame] = []
         self.bad_hashes: list[str] = []
-        self.known_bad = quarantined_row_hashes(ctx.db, source.name) if source.rereads else set()
+        self.known_bad = known_bad
 
     def run(self, unit: Unit, rep: UnitReport) -> None:
         import numpy as np
@@ -133,7 +210,7 @@ class _UnitReader:
         from riskwatch.schema import HASH_COLUMN, REASON_COLUMN, ROW_COLUMN, resolve_schema
         from riskwatch.storage.datasets import write_part
 
-        contract = self.ctx.settings.contract
+        contract = self.settings.contract
         text_cols = tuple(c for c in (contract.id_column, *(contract.categorical or [])) if c)
         named = {contract.id_column, contract.target_column, contract.snapshot_column}
         named |= {contract.value_column, *(contract.features or [])}
@@ -155,7 +232,7 @@ class _UnitReader:
             rep.read += len(chunk)
             new = self._chunk(chunk, flags, rep)
             if len(new):
-                self.parts.append(write_part(self.ctx.ws, new))
+                self.parts.append(write_part(self.ws, new))
                 self.seen = [*self.seen, np.sort(new[HASH_COLUMN].to_numpy())]
                 if len(self.seen) > 4:  # keep membership checks to a few binary searches
                     self.seen = [np.sort(np.concatenate(self.seen))]
@@ -179,7 +256,7 @@ class _UnitReader:
         from riskwatch.schema import ROW_COLUMN
 
         assert self.schema is not None
-        limit = self.ctx.settings.sources[self.source.name].max_field_chars
+        limit = self.settings.sources[self.source.name].max_field_chars
         valid, bad = validate(chunk, self.schema, max_chars=limit)
         if flags is None or not flags.any():  # the common case: nothing read again
             self._quarantine(bad, rep)
@@ -229,7 +306,7 @@ class _UnitReader:
     def discard(self) -> None:
         """Delete the parts written for a unit that is not kept."""
         for part in self.parts:
-            (self.ctx.ws.datasets / part.name).unlink(missing_ok=True)
+            (self.ws.datasets / part.name).unlink(missing_ok=True)
 
 
 def _write_quarantine(ws: Workspace, unit: Unit, frame: pd.DataFrame) -> str:

@@ -93,6 +93,24 @@ def write_part(ws: Workspace, frame: pd.DataFrame) -> Part:
     return Part(name=name, rows=len(frame), sha256=digest)
 
 
+def part_hashes(ws: Workspace, part: Part) -> np.ndarray:
+    """The row hashes of one part, in row order."""
+    import pyarrow.parquet as pq
+
+    return pq.read_table(ws.datasets / part.name, columns=[HASH_COLUMN]).column(0).to_numpy()
+
+
+def rewrite_part(ws: Workspace, part: Part, keep: np.ndarray) -> Part | None:
+    """A new part holding the rows of ``part`` where ``keep`` is true (None when none is);
+    the old part file is deleted (it belongs to no committed version yet)."""
+    import pandas as pd
+
+    frame = pd.read_parquet(ws.datasets / part.name)
+    new = write_part(ws, frame.loc[keep].reset_index(drop=True)) if keep.any() else None
+    (ws.datasets / part.name).unlink(missing_ok=True)
+    return new
+
+
 def commit_version(db: Database, *, parts: tuple[Part, ...], schema: DataSchema, rows: int) -> int:
     """Insert a new version (call inside the caller's transaction); returns its number."""
     top = db.scalar("SELECT MAX(version) FROM dataset_versions")

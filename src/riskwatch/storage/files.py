@@ -1,4 +1,5 @@
-"""Reading CSV/Parquet files in bounded chunks, with one-line errors naming the file."""
+"""Reading CSV/Parquet files in bounded chunks, with one-line errors naming the file; writing
+result tables with Arrow."""
 
 from __future__ import annotations
 
@@ -58,6 +59,37 @@ def read_chunks(
             yield from _csv_chunks(path, name, text_columns, chunk_rows)
     except UnicodeDecodeError:
         raise DataError(f"{name}: not valid UTF-8 text (save it as UTF-8)") from None
+
+
+TABLE_FORMATS = {".csv": "csv", ".parquet": "parquet", ".json": "json"}
+
+
+def write_table(frame: pd.DataFrame, path: Path, fmt: str = "csv") -> None:
+    """Write ``frame`` to ``path`` as ``csv``, ``parquet`` (with Arrow) or ``json`` (an array of
+    records).
+
+    CSV values are quoted only when they must be (a comma, quote or line break), so ids read
+    back as written; numbers keep their shortest round-trip form, as pandas writes them.
+    """
+    import pyarrow as pa
+    import pyarrow.csv as pa_csv
+    import pyarrow.parquet as pq
+
+    if fmt == "json":  # json's float repr round-trips; pandas' to_json rounds to 15 decimals
+        import json
+
+        with path.open("w", encoding="utf-8") as fh:
+            json.dump(frame.astype(object).where(frame.notna(), None).to_dict("records"), fh)
+        return
+    table = pa.Table.from_pandas(frame, preserve_index=False)
+    if fmt == "parquet":
+        pq.write_table(table, path)
+        return
+    try:
+        plain = pa_csv.WriteOptions(quoting_style="none", quoting_header="none")
+        pa_csv.write_csv(table, path, write_options=plain)
+    except pa.ArrowInvalid:  # a value with a comma, quote or line break: quote the text
+        pa_csv.write_csv(table, path, write_options=pa_csv.WriteOptions(quoting_style="needed"))
 
 
 def _source(path: Path) -> Any:
