@@ -1,16 +1,20 @@
-"""Batch scoring past one process: ``riskwatch predict`` with the local engine and on a Dask cluster.
+"""Ingest, batch scoring and drift past one process: the local engine and a Dask cluster.
 
 Generates course-schema CSV files (``corporation, lastmonth_activity, lastyear_activity,
-number_of_employees``; 1M rows per file), trains the course champion on the course data, then
-scores the files:
+number_of_employees, exited``; 1M rows per file), trains the course champion on the course
+data, then runs three steps, each as whole ``riskwatch`` processes:
+  ingest  - ``riskwatch ingest`` of a drop folder holding the files (an empty workspace per run)
+  predict - ``riskwatch predict`` of the files
+  drift   - ``riskwatch drift -i`` of the files against the champion's reference
+with
   local  - ``[engine] kind = "local"`` on the first ``--local-rows`` rows (one process)
   dask   - ``[engine] kind = "dask"`` on all ``--rows`` rows, on a scheduler and two 1-thread
-           workers with ``--worker-memory`` each, started here on loopback
+           workers with ``--worker-memory`` each, started here on loopback (fresh per step)
 
 Reported per case: wall time (median of ``--runs``), CPU-seconds per million rows (driver +
 workers), peak RSS of the driver and of each worker, and worker restarts (must be 0).
 
-Usage: python bench/scale.py [--rows 20000000] [--local-rows 5000000] [--runs 3]
+Usage: python bench/scale.py [--rows 50000000] [--local-rows 5000000] [--runs 3]
 Writes the "scale" section of bench/RESULTS.md.
 """
 
@@ -24,7 +28,9 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).parent))
 sys.path.insert(0, str(Path(__file__).parents[1] / "src"))
@@ -37,7 +43,8 @@ CONFIG = COURSE_CONFIG.format(evaluation=COURSE / "testdata")
 
 
 def generate(folder: Path, rows: int, seed: int = 0) -> list[Path]:
-    """Course-schema client files of ``PER_FILE`` rows each."""
+    """Course-schema client files of ``PER_FILE`` rows each, labelled (ingest needs ``exited``;
+    predict and drift ignore it)."""
     import numpy as np
     import pandas as pd
 
@@ -52,6 +59,7 @@ def generate(folder: Path, rows: int, seed: int = 0) -> list[Path]:
                 "lastmonth_activity": rng.integers(0, 3000, n),
                 "lastyear_activity": rng.integers(0, 30000, n),
                 "number_of_employees": rng.integers(1, 2000, n),
+                "exited": rng.integers(0, 2, n),
             }
         )
         path = folder / f"clients-{i // PER_FILE:04d}.csv"
@@ -114,15 +122,69 @@ def start_cluster(memory: str) -> tuple[str, list[subprocess.Popen[bytes]]]:
     return address, procs
 
 
+def _concat(files: list[Path], target: Path) -> Path:
+    """One CSV of ``files`` (the local engine reads one file for predict and drift)."""
+    with target.open("wb") as out:
+        for n, f in enumerate(files):
+            with f.open("rb") as src:
+                if n:
+                    src.readline()
+                shutil.copyfileobj(src, out)
+    return target
+
+
+def _ingest_project(root: Path, files: list[Path], engine: str) -> Path:
+    """A fresh project whose drop folder holds ``files`` (hard links), nothing ingested."""
+    root.mkdir(parents=True)
+    (root / "in").mkdir()
+    for f in files:
+        os.link(f, root / "in" / f.name)
+    config = root / "riskwatch.toml"
+    config.write_text(CONFIG + engine)
+    return config
+
+
+def _measure(
+    label: str, runs: int, command: Callable[[int], list[str]], address: str | None
+) -> dict[str, Any]:
+    """Median wall and driver CPU of ``runs`` whole processes; with a cluster, the workers' CPU
+    per run and their peak RSS (fresh workers per step, so the peak is this step's)."""
+    from distributed import Client
+
+    before: dict[str, Any] = {}
+    workers: set[str] = set()
+    if address:
+        with Client(address) as client:
+            before = client.run(_worker_usage)
+            workers = set(client.scheduler_info()["workers"])
+    results = [timed(command(i)) for i in range(runs)]
+    out: dict[str, Any] = {
+        "label": label,
+        "wall": statistics.median(r[0] for r in results),
+        "driver_cpu": statistics.median(r[1] for r in results),
+        "driver_peak": max(r[2] for r in results),
+        "worker_cpu": 0.0,
+        "worker_peaks": "-",
+        "restarts": 0,
+    }
+    if address:
+        with Client(address) as client:
+            after = client.run(_worker_usage)
+            out["restarts"] = len(workers ^ set(client.scheduler_info()["workers"]))
+        cpu = sum(after[w]["cpu"] - before[w]["cpu"] for w in after if w in before)
+        out["worker_cpu"] = cpu / runs
+        out["worker_peaks"] = " / ".join(f"{after[w]['peak_mb']:.0f}" for w in sorted(after))
+    return out
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--rows", type=int, default=20_000_000)
+    ap.add_argument("--rows", type=int, default=50_000_000)
     ap.add_argument("--local-rows", type=int, default=5_000_000)
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--worker-memory", default="2GiB")
     ap.add_argument("--busy", default="nothing else", help="what else ran (for the record)")
     args = ap.parse_args()
-    from distributed import Client
 
     root = Path(tempfile.mkdtemp(prefix="rw-scale-"))
     try:
@@ -130,118 +192,134 @@ def main() -> None:
         (project / "in").mkdir(parents=True)
         for f in (COURSE / "practicedata").glob("*.csv"):
             shutil.copy(f, project / "in" / f.name)
-        (project / "riskwatch.toml").write_text(CONFIG)
+        config = project / "riskwatch.toml"
+        config.write_text(CONFIG)
         rw = [PYTHON, "-m", "riskwatch", "--config"]
-        timed([*rw, str(project / "riskwatch.toml"), "run"])
+        timed([*rw, str(config), "run"])
         files = generate(root / "clients", args.rows)
         local_files = files[: max(1, args.local_rows // PER_FILE)]
         local_rows = min(args.rows, len(local_files) * PER_FILE)
-        (root / "local").mkdir()
-        for f in local_files:
-            os.link(f, root / "local" / f.name)
-        local_all = root / "local-all.csv"  # the local engine reads one file: concatenate
-        with local_all.open("wb") as out:
-            for n, f in enumerate(local_files):
-                with f.open("rb") as src:
-                    if n:
-                        src.readline()
-                    shutil.copyfileobj(src, out)
-        address, procs = start_cluster(args.worker_memory)
-        dask_cfg = project / "dask.toml"
-        dask_cfg.write_text(
-            CONFIG + f'[engine]\nkind = "dask"\naddress = "{address}"\nblocksize = "64MiB"\n'
-        )
-        rows: list[str] = []
-        try:
-            local = [
-                timed(
-                    [
-                        *rw,
-                        str(project / "riskwatch.toml"),
-                        "predict",
-                        "-i",
-                        str(local_all),
-                        "-o",
-                        str(root / "out-local.parquet"),
-                    ]
-                )
-                for _ in range(args.runs)
-            ]
-            with Client(address) as client:
-                before = client.run(_worker_usage)
-                workers_before = set(client.scheduler_info()["workers"])
-            remote = [
-                timed(
-                    [
-                        *rw,
-                        str(dask_cfg),
-                        "predict",
-                        "-i",
-                        str(root / "clients" / "*.csv"),
-                        "-o",
-                        str(root / "out-dask.parquet"),
-                    ]
-                )
-                for _ in range(args.runs)
-            ]
-            with Client(address) as client:
-                after = client.run(_worker_usage)
-                restarts = len(workers_before ^ set(client.scheduler_info()["workers"]))
-        finally:
-            for p in procs:
-                p.terminate()
-        worker_cpu = sum(after[w]["cpu"] - before[w]["cpu"] for w in after if w in before)
-        per_run = worker_cpu / args.runs
-        for label, n, runs, extra_cpu, peaks in (
-            ("local engine", local_rows, local, 0.0, "-"),
+        local_all = _concat(local_files, root / "local-all.csv")
+        every = str(root / "clients" / "*.csv")
+        m_local, m_all = local_rows / 1e6, args.rows / 1e6
+        results: list[tuple[str, float, dict[str, Any]]] = []
+
+        def engine(address: str) -> str:
+            return f'[engine]\nkind = "dask"\naddress = "{address}"\nblocksize = "64MiB"\n'
+
+        def ingest(kind: str, chosen: list[Path], address: str) -> Callable[[int], list[str]]:
+            def command(i: int) -> list[str]:
+                where = root / f"ingest-{kind}-{i}"
+                cfg = _ingest_project(where, chosen, engine(address) if address else "")
+                return [*rw, str(cfg), "ingest"]
+
+            return command
+
+        steps: list[tuple[str, Callable[[str, str], Callable[[int], list[str]]]]] = [
             (
-                f"dask, 2 workers x 1 thread, {args.worker_memory} each",
-                args.rows,
-                remote,
-                per_run,
-                " / ".join(f"{after[w]['peak_mb']:.0f}" for w in sorted(after)),
+                "ingest (validate, hash, dedupe, Parquet)",
+                lambda kind, address: ingest(
+                    kind, local_files if kind == "local" else files, address
+                ),
             ),
-        ):
-            wall = statistics.median(r[0] for r in runs)
-            driver_cpu = statistics.median(r[1] for r in runs)
-            m = n / 1e6
-            rows.append(
-                f"| {label} | {m:.0f}M | {wall:.1f} | {driver_cpu / m:.2f} | {extra_cpu / m:.2f} | "
-                f"{max(r[2] for r in runs):.0f} | {peaks} |"
-            )
-        # projection: workers' CPU divides over N threads; the driver's share does not
-        m = args.rows / 1e6
-        wall_2 = statistics.median(r[0] for r in remote)
-        driver_s = statistics.median(r[1] for r in remote)
-        fixed = max(wall_2 - driver_s - per_run / 2, 0.0)  # start-up, connection, waits
-        projection = [
-            f"| {n} | {fixed + driver_s / m * rows_m + per_run / m * rows_m / n:.0f} | "
-            f"{100 * (driver_s / m * rows_m) / (fixed + driver_s / m * rows_m + per_run / m * rows_m / n):.0f}% |"
-            for rows_m in (50.0,)
-            for n in (2, 8, 32)
+            (
+                "batch scoring (`predict`)",
+                lambda kind, address: (
+                    lambda i: [
+                        *rw,
+                        str(config if kind == "local" else dask_cfg),
+                        "predict",
+                        "-i",
+                        str(local_all if kind == "local" else every),
+                        "-o",
+                        str(root / f"out-{kind}.parquet"),
+                    ]
+                ),
+            ),
+            (
+                "drift check of the batch vs the reference (`drift -i`)",
+                lambda kind, address: (
+                    lambda i: [
+                        *rw,
+                        str(config if kind == "local" else dask_cfg),
+                        "drift",
+                        "-i",
+                        str(local_all if kind == "local" else every),
+                    ]
+                ),
+            ),
         ]
-        body = header(
-            "Batch scoring beyond one process (bench/scale.py)",
-            f"python bench/scale.py --rows {args.rows} --local-rows {args.local_rows} "
-            f"--runs {args.runs}",
-        )
-        body += (
-            f"\nCourse model, course-schema CSV files of 1M rows; `riskwatch predict` as a whole "
-            f"process, median of {args.runs}. Also running: {args.busy}. Worker restarts during "
-            f"the dask runs: {restarts}.\n\n"
-            "| engine | rows | wall s | driver CPU-s per 1M rows | worker CPU-s per 1M rows |"
-            " driver peak MB | worker peak MB |\n|---|---:|---:|---:|---:|---:|---|\n"
-            + "\n".join(rows)
-            + "\n\nProjected wall time for 50M rows with N one-thread workers (worker CPU "
-            "divided by N, the driver's gather/rank/write and the fixed start-up not):\n\n"
-            "| workers | projected s | driver share |\n|---:|---:|---:|\n"
-            + "\n".join(projection)
-            + "\n"
-        )
-        write_section("scale", body)
-        print(body)
+        dask_cfg = project / "dask.toml"
+        for step, make in steps:
+            results.append(
+                (step, m_local, _measure("local engine", args.runs, make("local", ""), None))
+            )
+            address, procs = start_cluster(args.worker_memory)  # fresh workers: this step's peak
+            dask_cfg.write_text(CONFIG + engine(address))
+            try:
+                label = f"dask, 2 workers x 1 thread, {args.worker_memory} each"
+                results.append(
+                    (step, m_all, _measure(label, args.runs, make("dask", address), address))
+                )
+            finally:
+                for p in procs:
+                    p.terminate()
+                for p in procs:
+                    p.wait(timeout=30)
+            for leftover in root.glob("ingest-*"):
+                shutil.rmtree(leftover, ignore_errors=True)
+        write_results(args, results, m_all)
     finally:
         shutil.rmtree(root, ignore_errors=True)
+
+
+def write_results(
+    args: argparse.Namespace, results: list[tuple[str, float, dict[str, Any]]], m_all: float
+) -> None:
+    """The "scale" section of bench/RESULTS.md: a table per step and the projection."""
+    table = [
+        "| step | engine | rows | wall s | driver CPU-s per 1M rows | worker CPU-s per 1M rows |"
+        " driver peak MB | worker peak MB | worker restarts |",
+        "|---|---|---:|---:|---:|---:|---:|---|---:|",
+    ]
+    projection = [
+        "| step | 2 workers | 8 workers | 32 workers | driver share at 32 |",
+        "|---|---:|---:|---:|---:|",
+    ]
+    for step, m, r in results:
+        table.append(
+            f"| {step} | {r['label']} | {m:.0f}M | {r['wall']:.1f} | {r['driver_cpu'] / m:.2f} | "
+            f"{r['worker_cpu'] / m:.2f} | {r['driver_peak']:.0f} | {r['worker_peaks']} | "
+            f"{r['restarts']} |"
+        )
+        if r["worker_peaks"] == "-":
+            continue
+        # workers' CPU divides over N one-thread workers; the driver's share and the fixed
+        # start-up (wall not explained by CPU on 2 workers) do not
+        fixed = max(r["wall"] - r["driver_cpu"] - r["worker_cpu"] / 2, 0.0)
+        at = {n: fixed + r["driver_cpu"] + r["worker_cpu"] / n for n in (2, 8, 32)}
+        projection.append(
+            f"| {step} | {at[2]:.0f} | {at[8]:.0f} | {at[32]:.0f} | "
+            f"{100 * r['driver_cpu'] / at[32]:.0f}% |"
+        )
+    body = header(
+        "Ingest, batch scoring and drift beyond one process (bench/scale.py)",
+        f"python bench/scale.py --rows {args.rows} --local-rows {args.local_rows} --runs {args.runs}",
+    )
+    body += (
+        f"\nCourse-schema CSV files of 1M rows (with labels); each step a whole `riskwatch` "
+        f"process, median of {args.runs}; every ingest run starts from an empty workspace. The "
+        "local engine reads the first files concatenated; the dask engine reads them all (a glob "
+        "for predict and drift, the drop folder for ingest) on a scheduler and two fresh 1-thread "
+        f"workers per step. Also running: {args.busy}.\n\n"
+        + "\n".join(table)
+        + f"\n\nProjected wall time at {m_all:.0f}M rows with N one-thread workers (the measured "
+        "worker CPU divided by N; the driver's CPU and the fixed start-up not):\n\n"
+        + "\n".join(projection)
+        + "\n"
+    )
+    write_section("scale", body)
+    print(body)
 
 
 if __name__ == "__main__":

@@ -618,3 +618,38 @@ def test_ingest_on_the_cluster_counts_and_stores_what_one_process_does(
     assert dask_first == local_first
     assert local_second[0]["month-4.csv"][2] == 500  # month 2 again: all duplicates
     assert dask_second == local_second
+
+
+def test_a_terminal_sees_the_progress_of_each_task_group(
+    demo_project: Path, cluster: str, tmp_path: Path
+) -> None:
+    """On a terminal, predict shows a bar of the scoring tasks fed by the scheduler; piped,
+    stderr stays empty."""
+    import pty
+
+    config = _engine_config(
+        demo_project,
+        "dask-progress.toml",
+        {"kind": "dask", "address": cluster, "blocksize": "8KiB"},
+    )
+    source = demo_project.parent / "incoming" / "month-2.csv"
+    cmd = [*RISKWATCH, "--config", str(config), "predict", "-i", str(source)]
+    leader, follower = pty.openpty()
+    job = subprocess.Popen(
+        [*cmd, "-o", str(tmp_path / "a.csv")], stdout=subprocess.PIPE, stderr=follower
+    )
+    os.close(follower)
+    seen = b""
+    while True:
+        try:
+            chunk = os.read(leader, 4096)
+        except OSError:  # the terminal closed with the process
+            break
+        if not chunk:
+            break
+        seen += chunk
+    os.close(leader)
+    assert job.wait(timeout=120) == 0, seen.decode(errors="replace")
+    assert b"scoring partitions" in seen
+    piped = run_cli("predict", "-i", str(source), "-o", str(tmp_path / "b.csv"), config=config)
+    assert piped.returncode == 0 and piped.stderr == ""

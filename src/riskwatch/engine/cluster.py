@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -177,3 +179,28 @@ def gathered(client: Client, futures: Any, engine: EngineSettings) -> Any:
             f"dask {where(engine)} lost the work ({type(exc).__name__}: {first}); nothing was"
             " written, run it again"
         ) from None
+
+
+@contextmanager
+def progress(label: str, total: int) -> Iterator[Callable[[list[Any]], None]]:
+    """A progress bar of one task group on stderr, advanced as the scheduler reports tasks
+    finished: yields ``wait(futures)``. On anything but a terminal it shows nothing and
+    ``wait`` returns at once (``gathered`` waits anyway)."""
+    import sys
+
+    if total <= 0 or not sys.stderr.isatty():
+        yield lambda futures: None
+        return
+    from distributed import as_completed
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
+
+    columns = ("{task.description}", BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    with Progress(*columns, console=Console(stderr=True), transient=True) as bar:
+        task = bar.add_task(label, total=total)
+
+        def wait(futures: list[Any]) -> None:
+            for _ in as_completed(futures):
+                bar.advance(task)
+
+        yield wait

@@ -46,15 +46,19 @@ def read_files(
     """
     import uuid
 
-    from riskwatch.engine.cluster import checked_client, gathered
+    from riskwatch.engine.cluster import checked_client, gathered, progress
 
     client = checked_client(settings.engine)
     try:
         run = uuid.uuid4().hex[:8]
-        futures = [
-            client.submit(read_file, settings, ws, source, unit, schema, key=f"ingest-{run}-{n}")
-            for n, unit in enumerate(units)
-        ]
+        with progress(f"{source.name}: reading files", len(units)) as wait:
+            futures = [
+                client.submit(
+                    read_file, settings, ws, source, unit, schema, key=f"ingest-{run}-{n}"
+                )
+                for n, unit in enumerate(units)
+            ]
+            wait(futures)
         outcomes: list[UnitOutcome] = gathered(client, futures, settings.engine)
     finally:
         client.close()

@@ -47,7 +47,7 @@ def sample_source(
     """
     import dask
 
-    from riskwatch.engine.cluster import checked_client, gathered
+    from riskwatch.engine.cluster import checked_client, gathered, progress
     from riskwatch.storage.remote import partitions
 
     parts = partitions(source, storage_options=engine.storage_options, blocksize=engine.blocksize)
@@ -60,7 +60,9 @@ def sample_source(
         level = [dask.delayed(merge)(*p, keep) if len(p) == 2 else p[0] for p in pairs]
     client = checked_client(engine)
     try:
-        futures = client.compute([level[0], dask.delayed(sum)(counts)])
+        with progress(f"sampling {len(parts)} partitions", 2) as wait:
+            futures = client.compute([level[0], dask.delayed(sum)(counts)])
+            wait(futures)
         sample, sizes = gathered(client, futures, engine)
     finally:
         client.close()

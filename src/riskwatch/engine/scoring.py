@@ -41,7 +41,7 @@ def score_source(engine: EngineSettings, model: LoadedModel, source: str) -> pd.
     import dask
     import pandas as pd
 
-    from riskwatch.engine.cluster import checked_client, gathered
+    from riskwatch.engine.cluster import checked_client, gathered, progress
     from riskwatch.storage.remote import partitions
 
     parts = partitions(source, storage_options=engine.storage_options, blocksize=engine.blocksize)
@@ -58,10 +58,12 @@ def score_source(engine: EngineSettings, model: LoadedModel, source: str) -> pd.
         # and gather() waits for any task a lost worker had finished to be computed again
         window = 4 * max(1, sum(client.nthreads().values()))
         results: list[Any] = []
-        for start in range(0, len(tasks), window):
-            futures = client.compute(tasks[start : start + window])
-            results += gathered(client, futures, engine)
-            del futures
+        with progress("scoring partitions", len(tasks)) as wait:
+            for start in range(0, len(tasks), window):
+                futures = client.compute(tasks[start : start + window])
+                wait(futures)
+                results += gathered(client, futures, engine)
+                del futures
     finally:
         client.close()
     return pd.concat(results, ignore_index=True)

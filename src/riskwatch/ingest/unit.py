@@ -131,7 +131,7 @@ def merge_outcome(
             parts += [kept] if kept is not None else []
     state.seen = [*state.seen, *mine]
     if len(state.seen) > 4:  # keep membership checks to a few binary searches
-        state.seen = [np.sort(np.concatenate(state.seen))]
+        state.seen = [np.sort(np.concatenate(state.seen), kind="stable")]
     state.parts += parts
     state.rows += rep.accepted
     return rep, out.bad_hashes
@@ -235,7 +235,7 @@ class _UnitReader:
                 self.parts.append(write_part(self.ws, new))
                 self.seen = [*self.seen, np.sort(new[HASH_COLUMN].to_numpy())]
                 if len(self.seen) > 4:  # keep membership checks to a few binary searches
-                    self.seen = [np.sort(np.concatenate(self.seen))]
+                    self.seen = [np.sort(np.concatenate(self.seen), kind="stable")]
 
     def _chunk(self, chunk: pd.DataFrame, flags: Any, rep: UnitReport) -> pd.DataFrame:
         """Validate, set aside and deduplicate one chunk; returns its new rows.
