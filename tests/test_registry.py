@@ -302,3 +302,28 @@ def test_predict_writes_csv_parquet_and_json_with_the_same_scores(tmp_path: Path
     refused = run_cli("predict", "-i", str(tmp_path / "new.csv"), "-o", "x.txt", config=cfg)
     assert refused.returncode == 2 and "x.txt" in refused.stderr
     assert "Traceback" not in refused.stderr and not (tmp_path / "x.txt").exists()
+
+
+def test_training_max_rows_fits_a_stratified_sample_recorded_in_the_card(tmp_path: Path) -> None:
+    """With training.max_rows the model is fitted on a stratified sample of that many labelled
+    rows, said in the card (and the whole data is said when it fits)."""
+    from riskwatch.model.splits import training_sample
+
+    frame = _clients(1200)
+    for name in ("capped", "whole"):
+        (tmp_path / name).mkdir()
+    _ctx, cfg = _project(
+        tmp_path / "capped", frame, training={"model": "logistic", "max_rows": 400}
+    )
+    assert run_cli("train", config=cfg).returncode == 0
+    card = json.loads(run_cli("models", "--json", config=cfg).stdout)[0]
+    assert "sample of 400 of 1,200 labelled rows" in card["training_sample"]
+    assert card["rows"] <= 400  # the sample, or its part before the hold-out
+    _ctx, whole = _project(tmp_path / "whole", frame, training={"model": "logistic"})
+    assert run_cli("train", config=whole).returncode == 0
+    card = json.loads(run_cli("models", "--json", config=whole).stdout)[0]
+    assert card["training_sample"] == "the whole labelled data (1,200 rows)"
+    y = np.r_[np.ones(30, dtype=np.int64), np.zeros(970, dtype=np.int64)]
+    mask, _ = training_sample(y, 100, seed=3)
+    assert mask.sum() == 100 and y[mask].sum() == 3  # each label keeps its share
+    assert (training_sample(y, 100, seed=3)[0] == mask).all()  # seeded

@@ -137,6 +137,9 @@ class TrainingSettings(_Section):
     selection_metric: Literal["roc_auc", "average_precision"] = "roc_auc"
     recency: Literal["auto", "none"] = "auto"
     search_every_days: Annotated[float, Field(ge=0)] = 30.0
+    # fit on at most this many labelled rows (a stratified sample, recorded in the model card);
+    # None: all of them
+    max_rows: Annotated[int, Field(ge=100)] | None = None
 
 
 class ScoringSettings(_Section):

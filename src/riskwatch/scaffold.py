@@ -56,6 +56,8 @@ recency = "auto"                   # auto: weigh recent months by out-of-time va
 seed = 0
 cv_folds = 5
 time_budget_seconds = 30          # for the model search of `auto`
+# max_rows = 2000000               # fit on a stratified sample of at most this many labelled
+                                   # rows (recorded in the model card); unset: all of them
 
 [scoring]
 threshold = "capacity"             # "capacity" (the risk of the last client the team can call),

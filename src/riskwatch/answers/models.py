@@ -29,6 +29,8 @@ def list_models(ctx: RunContext) -> list[dict[str, Any]]:
                 "eval_set": row["eval_set"],
                 "why": (row["card"].get("selection") or {}).get("why"),
                 "trained_through": row["card"].get("trained_through"),
+                "rows": row["card"].get("rows"),
+                "training_sample": row["card"].get("training_sample"),
                 "training_fingerprint": row["card"].get("training_fingerprint"),
                 "threshold": row["card"].get("threshold"),
                 "metrics": {k: m.get(k) for k in HEADLINE},

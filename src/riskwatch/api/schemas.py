@@ -162,6 +162,8 @@ class ModelVersion(BaseModel):
     eval_set: str | None
     why: str | None
     trained_through: str | None = None
+    rows: int | None = None  # labelled rows the model was fitted on
+    training_sample: str | None = None  # the whole labelled data, or how it was sampled
     training_fingerprint: str | None = None
     threshold: float | None = None
     metrics: dict[str, float | None]

@@ -71,6 +71,28 @@ def choose_holdout(
     return mask, f"stratified random {fraction:.0%} (seed {seed})"
 
 
+def training_sample(y: np.ndarray, max_rows: int | None, seed: int) -> tuple[np.ndarray, str]:
+    """Which labelled rows a model is fitted on, and how they were chosen.
+
+    All of them when ``max_rows`` is None or not exceeded; otherwise a stratified random
+    sample of ``max_rows`` rows (each label keeps its share, at least one row of each), in
+    the rows' order.
+    """
+    n = len(y)
+    if max_rows is None or n <= max_rows:
+        return np.ones(n, dtype=bool), f"the whole labelled data ({n:,} rows)"
+    rng = np.random.default_rng(seed)
+    mask = np.zeros(n, dtype=bool)
+    for cls in (0, 1):
+        idx = np.flatnonzero(y == cls)
+        take = min(len(idx), max(1, round(max_rows * len(idx) / n))) if len(idx) else 0
+        mask[rng.choice(idx, size=take, replace=False)] = True
+    return mask, (
+        f"a stratified random sample of {int(mask.sum()):,} of {n:,} labelled rows "
+        f"(training.max_rows, seed {seed})"
+    )
+
+
 def current_clients(data: pd.DataFrame, schema: DataSchema) -> pd.DataFrame:
     """The latest record of every client that has not already left.
 

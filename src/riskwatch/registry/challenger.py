@@ -47,7 +47,7 @@ def build_challenger(ctx: RunContext, *, reason: str = "") -> TrainOutcome:
     from riskwatch.model.fairness import group_metrics, looks_sensitive
     from riskwatch.model.scoring import LoadedModel
     from riskwatch.model.selection import plan_for
-    from riskwatch.model.splits import choose_holdout, labels
+    from riskwatch.model.splits import choose_holdout, labels, training_sample
     from riskwatch.model.training import fit
     from riskwatch.registry.evalsets import read_eval_path
     from riskwatch.registry.lifecycle import TrainOutcome, evaluate, gate
@@ -64,6 +64,9 @@ def build_challenger(ctx: RunContext, *, reason: str = "") -> TrainOutcome:
     if len(frame) == 0:
         raise DataError(f"dataset v{dsv.version} has no labelled rows to train on")
     cfg = settings.training
+    chosen, sample_how = training_sample(labels(frame, schema), cfg.max_rows, cfg.seed)
+    if not chosen.all():
+        frame, keys = frame.loc[chosen].reset_index(drop=True), keys[chosen]
     extra: dict[str, bytes] = {}
     eval_path = settings.evaluation.path
     held = np.zeros(len(frame), dtype=bool)
@@ -147,6 +150,7 @@ def build_challenger(ctx: RunContext, *, reason: str = "") -> TrainOutcome:
         "dataset_fingerprint": dsv.fingerprint,
         "rows": len(trained),
         "positives": int(labels(trained, schema).sum()),
+        "training_sample": sample_how,
         "trained_through": str(trained[snapshot].max())[:10] if snapshot else None,
         "training_fingerprint": fingerprint,
         "refit_on_all_rows": refit,

@@ -209,7 +209,8 @@ def lineage_page(data: dict[str, Any]) -> str:
         ("Model", f"v{card.get('version')}: {card.get('kind')}"),
         ("Trained", f"{str(card.get('created_at'))[:19]} UTC, data through {card.get('trained_through') or '-'}"),
         ("Training data", f"dataset v{card.get('dataset_version')}: {num(card.get('rows'))} rows, "
-         f"{num(card.get('positives'))} who left (fingerprint {str(card.get('dataset_fingerprint'))[:12]})"),
+         f"{num(card.get('positives'))} who left (fingerprint {str(card.get('dataset_fingerprint'))[:12]})"
+         + (f"; {card['training_sample']}" if card.get("training_sample") else "")),
         ("Features", ", ".join(label(f) for f in card.get("features") or [])),
         ("Why this model", sel.get("why", "configured")),
         ("Plan", card.get("plan") or "-"),
