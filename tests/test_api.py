@@ -91,6 +91,25 @@ def test_prediction_json(client: TestClient) -> None:
     assert all(isinstance(p["factors"], list) for p in out["predictions"])
 
 
+def test_prediction_answers_conform_to_their_documented_schema(client: TestClient) -> None:
+    """The prediction routes serialise what they built without FastAPI's second validation:
+    every answer (missing values, unseen categories, JSON and CSV) still validates against
+    PredictionResponse, with the same content as the validated form."""
+    from riskwatch.api.schemas import PredictionResponse
+
+    names = _features(client)
+    rec = {k: v for k, v in _record().items() if k in names}
+    gaps = {**rec, "corporation": "gap", "lastmonth_activity": None, "industry": "space mining"}
+    r = client.post("/prediction", json={"records": [rec, gaps]}, headers=KEY)
+    assert r.status_code == 200 and r.headers["content-type"] == "application/json"
+    raw = r.json()
+    assert PredictionResponse.model_validate(raw).model_dump(mode="json") == raw
+    csv = ",".join(rec) + "\n" + ",".join(str(v) for v in rec.values()) + "\n"
+    r = client.post("/prediction/csv", files={"file": ("c.csv", csv, "text/csv")}, headers=KEY)
+    raw = r.json()
+    assert PredictionResponse.model_validate(raw).model_dump(mode="json") == raw
+
+
 def test_prediction_validation_names_the_field(client: TestClient) -> None:
     names = _features(client)
     rec = {k: v for k, v in _record().items() if k in names}

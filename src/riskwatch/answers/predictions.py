@@ -264,6 +264,9 @@ def scored_rows(model: LoadedModel, frame: pd.DataFrame, *, where: str) -> pd.Da
 
 def ranked(scores: pd.DataFrame) -> pd.DataFrame:
     """Scores with a 1-based rank (highest risk first; ties in file order), sorted by it."""
-    out = scores.reset_index(drop=True)
-    out["rank"] = out["risk"].rank(ascending=False, method="first").astype("int64")
-    return out.sort_values("rank")
+    import numpy as np
+
+    order = np.argsort(-scores["risk"].to_numpy(), kind="stable")  # one sort; ties keep order
+    out = scores.iloc[order].reset_index(drop=True)
+    out["rank"] = np.arange(1, len(out) + 1, dtype=np.int64)
+    return out

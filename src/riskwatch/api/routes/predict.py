@@ -11,6 +11,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, File, UploadFile
 from starlette.exceptions import HTTPException
+from starlette.responses import Response
 
 from riskwatch.answers.predictions import predict_frame, predict_records
 from riskwatch.api.deps import Champion, Records, State
@@ -20,11 +21,20 @@ from riskwatch.runtime import one_thread_here
 router = APIRouter(tags=["prediction"])
 
 
+def _built(payload: dict[str, Any]) -> Response:
+    """The response this server built, serialised once (in Rust) without validating it again:
+    ``PredictionResponse`` documents it; tests check that every answer conforms."""
+    from pydantic_core import to_json
+
+    body = to_json(payload, inf_nan_mode="null", fallback=lambda value: value.item())
+    return Response(body, media_type="application/json")
+
+
 @router.post("/prediction", response_model=PredictionResponse)
-def prediction(records: Records, champion: Champion, state: State) -> dict[str, Any]:
+def prediction(records: Records, champion: Champion, state: State) -> Response:
     """Score clients sent as JSON records: risk, label, rank and top factors per client."""
     one_thread_here()
-    return predict_records(champion, records, champion.threshold)
+    return _built(predict_records(champion, records, champion.threshold))
 
 
 @router.post("/prediction/csv", response_model=PredictionResponse)
@@ -32,7 +42,7 @@ async def prediction_csv(
     champion: Champion,
     state: State,
     file: Annotated[UploadFile, File(description="A CSV of clients.")],
-) -> dict[str, Any]:
+) -> Response:
     """Score clients sent as an uploaded CSV file with the id and feature columns only.
 
     Cells are read as text and typed by the contract: a numeric cell is a finite number or a
@@ -51,4 +61,4 @@ async def prediction_csv(
     if len(frame) > limit:
         raise HTTPException(413, f"file: more than {limit} rows (api.max_rows_per_request)")
     one_thread_here()
-    return predict_frame(champion, frame, champion.threshold)
+    return _built(predict_frame(champion, frame, champion.threshold))
