@@ -327,3 +327,31 @@ def test_training_max_rows_fits_a_stratified_sample_recorded_in_the_card(tmp_pat
     mask, _ = training_sample(y, 100, seed=3)
     assert mask.sum() == 100 and y[mask].sum() == 3  # each label keeps its share
     assert (training_sample(y, 100, seed=3)[0] == mask).all()  # seeded
+
+
+def test_a_tree_ensemble_scores_column_major_with_the_same_probabilities() -> None:
+    """LoadedModel.risk gives a gradient boosting its rows column-major (faster, see
+    model.scoring.positive_proba): the probabilities are exactly the Pipeline's, also through
+    the recency wrapper; a linear model keeps the plain path."""
+    from sklearn.ensemble import HistGradientBoostingClassifier
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    from riskwatch.model.scoring import LoadedModel, positive_proba, tree_ensemble
+    from riskwatch.model.training import ShiftedClassifier
+    from tests.helpers import small_schema
+
+    rng = np.random.default_rng(2)
+    X = rng.normal(size=(3000, 4))
+    y = (X[:, 0] + rng.normal(size=3000) > 0).astype(int)
+    frame = pd.DataFrame(X, columns=list("abcd"))
+    gbm = make_pipeline(StandardScaler(), HistGradientBoostingClassifier(max_iter=30)).fit(frame, y)
+    shifted = make_pipeline(gbm[0], ShiftedClassifier(gbm[-1], 0.3))
+    linear = make_pipeline(StandardScaler(), LogisticRegression()).fit(frame, y)
+    assert tree_ensemble(gbm[-1]) and tree_ensemble(shifted[-1]) and not tree_ensemble(linear[-1])
+    for pipe in (gbm, shifted, linear):
+        model = LoadedModel(1, pipe, small_schema(), {}, 0.5)
+        assert np.array_equal(model.risk(frame), pipe.predict_proba(frame)[:, 1])
+        Z = pipe[:-1].transform(frame)
+        assert np.array_equal(positive_proba(pipe[-1], Z), pipe[-1].predict_proba(Z)[:, 1])

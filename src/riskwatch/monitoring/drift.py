@@ -119,9 +119,10 @@ def _psi(r: np.ndarray, c: np.ndarray) -> float:
 def _shares(
     ref: pd.Series, cur: pd.Series
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    cats = sorted(set(ref.astype(str)) | set(cur.astype(str)))
-    rc = ref.astype(str).value_counts().reindex(cats, fill_value=0).to_numpy(dtype=float)
-    cc = cur.astype(str).value_counts().reindex(cats, fill_value=0).to_numpy(dtype=float)
+    r_counts, c_counts = ref.astype(str).value_counts(), cur.astype(str).value_counts()
+    cats = sorted(set(r_counts.index) | set(c_counts.index))  # the categories, not every row
+    rc = r_counts.reindex(cats, fill_value=0).to_numpy(dtype=float)
+    cc = c_counts.reindex(cats, fill_value=0).to_numpy(dtype=float)
     return rc, cc, rc / rc.sum(), cc / cc.sum()
 
 
