@@ -274,3 +274,19 @@ def test_api_report_saves_every_answer(live_server: str, demo_project: Path) -> 
     saved = sorted((demo_project.parent / "ws" / "reports" / "api").glob("apireturns-*.json"))
     answers = json.loads(saved[-1].read_text())
     assert answers["/scoring"]["status"] == 200 and answers["/risk?top=20"]["body"]["clients"]
+
+
+def test_the_served_model_is_kept_out_of_full_collections(demo_project: Path) -> None:
+    """Once the champion is loaded, the server's long-lived objects are frozen (gc.freeze):
+    a full collection during a 1,000-client request walked them and tripled its p99 (the
+    latency itself is measured in bench/peers.py, row 9)."""
+    import gc
+
+    settings = load_settings(demo_project, env={"RISKWATCH_API_KEY": "test-key"})
+    gc.unfreeze()
+    assert gc.get_freeze_count() == 0
+    fresh = TestClient(create_app(settings))
+    names = _features(fresh)
+    rec = {k: v for k, v in _record().items() if k in names}
+    assert fresh.post("/prediction", json={"records": [rec]}, headers=KEY).status_code == 200
+    assert gc.get_freeze_count() > 0

@@ -13,6 +13,7 @@ which is the champion, and why they differ (:meth:`ApiState.serving`).
 
 from __future__ import annotations
 
+import gc
 import logging
 import threading
 import time
@@ -158,9 +159,17 @@ class ApiState(RunContext):
             self._fall_back(version)
 
     def _load(self, version: int, refusal: Refusal | None) -> LoadedModel | None:
-        """Load and verify ``version``; on failure record (or extend) its refusal and log it."""
+        """Load and verify ``version``; on failure record (or extend) its refusal and log it.
+
+        A loaded model, its libraries and the rest of the server live as long as the process:
+        they are moved out of the garbage collector's generations (``gc.freeze``), so a full
+        collection no longer walks them during a request (it tripled the p99 of 1,000-client
+        requests).
+        """
         try:
-            return self.model(version)
+            model = self.model(version)
+            gc.freeze()
+            return model
         except RiskwatchError as exc:
             reason = self._public(str(exc))
         except Exception as exc:  # a bug or an unexpected file state: logged, never served
