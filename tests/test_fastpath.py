@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pandas as pd
 import pytest
 
 from riskwatch.model.scoring import LoadedModel, compile_scorer
 from riskwatch.model.training import Plan, fit
-from riskwatch.schema import DataSchema
 from tests.helpers import small_schema
 
 SCHEMA = small_schema()
@@ -27,18 +28,7 @@ def _data(n: int, seed: int) -> pd.DataFrame:
 @pytest.mark.parametrize("kind", ["logistic", "gradient_boosting", "course"])
 def test_fast_path_matches_the_pipeline(kind: str) -> None:
     train = _data(1500, 0)
-    schema = (
-        SCHEMA
-        if kind != "course"
-        else DataSchema(
-            id_column="id",
-            target_column="y",
-            positive_label=1,
-            negative_label=0,
-            numeric=("a", "b"),
-            categorical=(),
-        )
-    )
+    schema = SCHEMA if kind != "course" else replace(SCHEMA, categorical=())
     if kind == "course":
         train = train.fillna({"a": 0.0})
     plan = Plan(kind=kind, calibration="none" if kind == "course" else "sigmoid")

@@ -276,6 +276,16 @@ def in_sorted(values: np.ndarray, seen: np.ndarray | list[np.ndarray]) -> np.nda
     return found
 
 
+def with_sorted(seen: list[np.ndarray], *new: np.ndarray) -> list[np.ndarray]:
+    """``seen`` (sorted arrays of row hashes) with the sorted arrays ``new`` added; beyond four
+    arrays they are merged into one, so a membership check stays a few binary searches (the
+    merge of sorted runs is linear with a stable sort)."""
+    import numpy as np
+
+    out = [*seen, *new]
+    return [np.sort(np.concatenate(out), kind="stable")] if len(out) > 4 else out
+
+
 def _duplicated(hashes: np.ndarray, keep: Literal["first", "last"] = "first") -> np.ndarray:
     import pandas as pd
 

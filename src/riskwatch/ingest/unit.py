@@ -108,9 +108,7 @@ def merge_outcome(
 
     Only a part that holds such rows is rewritten; the common case reads no part.
     """
-    import numpy as np
-
-    from riskwatch.ingest.rules import in_sorted
+    from riskwatch.ingest.rules import in_sorted, with_sorted
     from riskwatch.storage.datasets import part_hashes, rewrite_part
 
     rep = out.report
@@ -129,9 +127,7 @@ def merge_outcome(
             rep.duplicate += int(again.sum())
             kept = rewrite_part(ws, part, ~again)
             parts += [kept] if kept is not None else []
-    state.seen = [*state.seen, *mine]
-    if len(state.seen) > 4:  # keep membership checks to a few binary searches
-        state.seen = [np.sort(np.concatenate(state.seen), kind="stable")]
+    state.seen = with_sorted(state.seen, *mine)
     state.parts += parts
     state.rows += rep.accepted
     return rep, out.bad_hashes
@@ -206,6 +202,7 @@ class _UnitReader:
     def run(self, unit: Unit, rep: UnitReport) -> None:
         import numpy as np
 
+        from riskwatch.ingest.rules import with_sorted
         from riskwatch.ingest.sources import REREAD_COLUMN
         from riskwatch.schema import HASH_COLUMN, REASON_COLUMN, ROW_COLUMN, resolve_schema
         from riskwatch.storage.datasets import write_part
@@ -233,9 +230,7 @@ class _UnitReader:
             new = self._chunk(chunk, flags, rep)
             if len(new):
                 self.parts.append(write_part(self.ws, new))
-                self.seen = [*self.seen, np.sort(new[HASH_COLUMN].to_numpy())]
-                if len(self.seen) > 4:  # keep membership checks to a few binary searches
-                    self.seen = [np.sort(np.concatenate(self.seen), kind="stable")]
+                self.seen = with_sorted(self.seen, np.sort(new[HASH_COLUMN].to_numpy()))
 
     def _chunk(self, chunk: pd.DataFrame, flags: Any, rep: UnitReport) -> pd.DataFrame:
         """Validate, set aside and deduplicate one chunk; returns its new rows.

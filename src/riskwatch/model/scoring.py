@@ -66,10 +66,8 @@ class LoadedModel:
         """P(positive) for each row of ``frame`` (raw columns; extra columns are ignored)."""
         if len(frame) == 0:
             return np.empty(0)
-        if not tree_ensemble(self.pipeline.steps[-1][1]):
-            return np.asarray(self.pipeline.predict_proba(frame)[:, 1], dtype=np.float64)
-        Z = self.pipeline[:-1].transform(frame)
-        return positive_proba(self.pipeline.steps[-1][1], Z)
+        # what Pipeline.predict_proba does, with the model step's input laid out for it
+        return positive_proba(self.pipeline.steps[-1][1], self.pipeline[:-1].transform(frame))
 
     def risk_and_factors(
         self, frame: pd.DataFrame, top: int = 3

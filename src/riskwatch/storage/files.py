@@ -71,18 +71,19 @@ def write_table(frame: pd.DataFrame, path: Path, fmt: str = "csv") -> None:
     CSV values are quoted only when they must be (a comma, quote or line break), so ids read
     back as written; numbers keep their shortest round-trip form, as pandas writes them.
     """
-    import pyarrow as pa
-    import pyarrow.csv as pa_csv
-    import pyarrow.parquet as pq
-
     if fmt == "json":  # json's float repr round-trips; pandas' to_json rounds to 15 decimals
         import json
 
         with path.open("w", encoding="utf-8") as fh:
             json.dump(frame.astype(object).where(frame.notna(), None).to_dict("records"), fh)
         return
+    import pyarrow as pa
+    import pyarrow.csv as pa_csv
+
     table = pa.Table.from_pandas(frame, preserve_index=False)
     if fmt == "parquet":
+        import pyarrow.parquet as pq
+
         pq.write_table(table, path)
         return
     try:
